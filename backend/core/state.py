@@ -1,0 +1,587 @@
+"""One node's Streamlet state machine (crash-fault variant, Chan & Shi §5).
+
+Inputs: :meth:`Streamlet.on_epoch`, :meth:`Streamlet.on_message`,
+:meth:`Streamlet.on_transaction`, :meth:`Streamlet.on_peer_connected`.
+Each returns an :class:`~backend.core.output.Output` of records to persist,
+messages to send and events to report; see that module for the order.
+
+Vocabulary, as in the paper: a block is *notarized* once more than n/2
+distinct nodes voted for it; a chain is notarized when all its blocks are;
+a node *finalizes* the middle block of three adjacent blocks of consecutive
+epochs on a notarized chain, together with its prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .chain import GENESIS, Block, Transaction
+from .leader import ROUND_ROBIN, leader_of
+from .messages import (
+    MAX_BLOCK_TXS,
+    MAX_SYNC_BLOCKS,
+    Message,
+    Propose,
+    SyncRequest,
+    SyncResponse,
+    TxMessage,
+    Vote,
+)
+from .output import (
+    BlockRecord,
+    FinalizedRecord,
+    NotarizedRecord,
+    Output,
+    ProposalRecord,
+    Send,
+    Snapshot,
+    TxRecord,
+    VoteRecord,
+)
+from .quorum import quorum
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    n: int
+    leader: str = ROUND_ROBIN
+    echo: bool = True
+    #: Proposals further ahead than this many epochs are dropped, not buffered.
+    max_future_epochs: int = 64
+    #: Most blocks kept aside while their ancestors are fetched.
+    max_orphans: int = 1024
+    #: Most transactions waiting in the pool; further ones are refused.
+    max_pool: int = 100_000
+    #: Most blocks with a vote tally; votes for further unknown blocks are dropped.
+    max_vote_entries: int = 20_000
+    #: Votes for blocks never seen are forgotten after this many epochs.
+    stale_vote_epochs: int = 16
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError("n must be at least 1")
+        leader_of(1, self.n, self.leader)  # rejects an unknown policy early
+
+
+class Streamlet:
+    """The protocol state of node ``node_id`` in a cluster of ``config.n``."""
+
+    def __init__(self, config: Config, node_id: int) -> None:
+        if not 1 <= node_id <= config.n:
+            raise ValueError(f"node id {node_id} is not in 1..{config.n}")
+        self.config = config
+        self.id = node_id
+        self.n = config.n
+        self.quorum = quorum(config.n)
+        self.peers = tuple(i for i in range(1, config.n + 1) if i != node_id)
+        self.epoch = 0
+
+        self.blocks: dict[str, Block] = {GENESIS.hash: GENESIS}
+        self.children: dict[str, list[str]] = {}
+        self.votes: dict[str, set[int]] = {}
+        self._vote_seen_epoch: dict[str, int] = {}
+        self.notarized: set[str] = {GENESIS.hash}
+        # Blocks whose whole chain back to genesis is known and notarized.
+        self.chained: set[str] = {GENESIS.hash}
+        self.best_height = 0
+        self._best_tips: set[str] = {GENESIS.hash}
+        # Blocks whose parent is unknown, by that parent (corner case 4).
+        self.orphans: dict[str, dict[str, Block]] = {}
+
+        # The first proposal from each epoch's leader (corner case 5).
+        self.first_proposal: dict[int, Block] = {}
+        self._vote_decided: set[int] = set()
+
+        # Safety state that must survive a restart (PROTOCOL.md, recovery).
+        self.voted: dict[int, str] = {}
+        self.last_vote_extended_height = 0
+        self.last_proposed_epoch = 0
+
+        self.finalized: list[str] = []
+        self.finalized_epoch: dict[str, int] = {}
+        self.finalized_txs: set[str] = set()
+        self.pool: dict[str, Transaction] = {}
+        self._seen: dict[str, int] = {}
+
+    # --- queries --------------------------------------------------------
+
+    def leader(self, epoch: int) -> int:
+        return leader_of(epoch, self.n, self.config.leader)
+
+    @property
+    def finalized_height(self) -> int:
+        return len(self.finalized)
+
+    @property
+    def finalized_tip(self) -> str:
+        return self.finalized[-1] if self.finalized else GENESIS.hash
+
+    def chain(self, tip: str) -> list[Block]:
+        """Blocks from genesis (excluded) to ``tip``, oldest first."""
+        out = []
+        while tip != GENESIS.hash:
+            block = self.blocks[tip]
+            out.append(block)
+            tip = block.parent
+        out.reverse()
+        return out
+
+    def longest_notarized_tips(self) -> list[str]:
+        """Tips of the longest notarized chains seen, in a stable order."""
+        return sorted(self._best_tips,
+                      key=lambda h: (-self.blocks[h].epoch, h))
+
+    def why_not_final(self, block_hash: str) -> str:
+        """A sentence saying why a block is, or is not yet, final here."""
+        if block_hash == GENESIS.hash or block_hash in self.finalized_epoch:
+            return "final"
+        block = self.blocks.get(block_hash)
+        if block is None:
+            return "this node has not received the block"
+        if block_hash not in self.notarized:
+            return (f"not notarized: {len(self.votes.get(block_hash, ()))} of "
+                    f"{self.quorum} votes needed")
+        if block_hash not in self.chained:
+            return "an ancestor is not notarized here yet"
+        kids = [c for c in self.children.get(block_hash, ())
+                if c in self.chained and self.blocks[c].epoch == block.epoch + 1]
+        parent = self.blocks[block.parent]
+        if parent.epoch != block.epoch - 1:
+            return (f"its parent is from epoch {parent.epoch}, not {block.epoch - 1}:"
+                    " it can only become final through a descendant")
+        if not kids:
+            return f"waiting for a notarized child from epoch {block.epoch + 1}"
+        return "final once the finalization is processed"
+
+    # --- inputs ---------------------------------------------------------
+
+    def on_epoch(self, epoch: int) -> Output:
+        """Epoch ``epoch`` has started on this node's clock."""
+        out = Output()
+        if epoch <= self.epoch:
+            return out  # epochs only move forward
+        self.epoch = epoch
+        leader = self.leader(epoch)
+        out.events.append({"type": "epoch", "epoch": epoch, "leader": leader})
+        self._prune()
+        if leader == self.id and self.last_proposed_epoch < epoch:
+            self._propose(out)
+        self._try_vote(out)
+        if self.orphans:
+            self._request_missing(out, self.peers)
+        return out
+
+    def on_transaction(self, tx: Transaction) -> Output:
+        """A client hands ``tx`` to this node."""
+        out = Output()
+        self._accept_tx(tx, out, spread=True)
+        return out
+
+    def on_peer_connected(self, peer: int) -> Output:
+        """A link to ``peer`` came up: ask it for what this node may have missed."""
+        out = Output()
+        if peer != self.id and 1 <= peer <= self.n:
+            request = SyncRequest(self.id, self.finalized_height)
+            out.send.append(Send((peer,), request))
+        return out
+
+    def on_message(self, message: Message, via: int) -> Output:
+        """Handle ``message`` received over the link from node ``via``."""
+        out = Output()
+        if isinstance(message, (Propose, Vote, TxMessage)):
+            if message.id in self._seen:
+                return out  # echo storms: each distinct message once (case 14)
+            self._seen[message.id] = self.epoch
+            if self.config.echo:
+                targets = tuple(p for p in self.peers
+                                if p != via and p != getattr(message, "sender", 0))
+                if targets:
+                    out.send.append(Send(targets, message))
+        if isinstance(message, Propose):
+            self._on_propose(message.block, out)
+        elif isinstance(message, Vote):
+            self._on_vote(message, out)
+        elif isinstance(message, TxMessage):
+            self._accept_tx(message.tx, out, spread=False)
+        elif isinstance(message, SyncRequest):
+            self._on_sync_request(message, out)
+        elif isinstance(message, SyncResponse):
+            self._on_sync_response(message, out)
+        return out
+
+    @classmethod
+    def restore(cls, config: Config, node_id: int, snap: Snapshot) -> Streamlet:
+        """Rebuild a node from what it persisted before it stopped."""
+        node = cls(config, node_id)
+        scratch = Output()
+        for block in sorted(snap.blocks, key=lambda b: b.height):
+            node._add_block(block, scratch, persist=False)
+        for tx in snap.txs:
+            if len(node.pool) < config.max_pool:
+                node.pool.setdefault(tx.id, tx)
+        for rec in snap.votes:
+            node.voted[rec.epoch] = rec.block
+            node.last_vote_extended_height = max(node.last_vote_extended_height,
+                                                 rec.extended_height)
+        for rec in snap.proposals:
+            node.last_proposed_epoch = max(node.last_proposed_epoch, rec.epoch)
+        for rec in snap.notarized:
+            node.votes.setdefault(rec.block, set()).update(rec.voters)
+            node._notarize(rec.block, scratch, persist=False)
+        # Finalization is re-derived from the notarized chain above; the
+        # recorded epochs only keep when each block first became final.
+        for rec in snap.finalized:
+            if rec.block in node.finalized_epoch:
+                node.finalized_epoch[rec.block] = rec.epoch
+        return node
+
+    # --- propose --------------------------------------------------------
+
+    def _propose(self, out: Output) -> None:
+        """Extend one of the longest notarized chains (PROTOCOL.md, Propose)."""
+        parent = self.blocks[self.longest_notarized_tips()[0]]
+        in_chain = self._txs_in_chain(parent.hash)
+        txs = []
+        for tx_id, tx in self.pool.items():
+            if tx_id not in in_chain:
+                txs.append(tx)
+                if len(txs) == MAX_BLOCK_TXS:
+                    break
+        block = Block(parent=parent.hash, epoch=self.epoch, height=parent.height + 1,
+                      txs=tuple(txs), proposer=self.id)
+        self.last_proposed_epoch = self.epoch
+        out.persist.append(ProposalRecord(self.epoch, block.hash))
+        message = Propose(block)
+        self._seen[message.id] = self.epoch
+        out.send.append(Send(self.peers, message))
+        out.events.append({"type": "propose", "epoch": self.epoch,
+                           "block": block.summary()})
+        self._on_propose(block, out)
+
+    # --- vote -----------------------------------------------------------
+
+    def _on_propose(self, block: Block, out: Output) -> None:
+        leader = self.leader(block.epoch)
+        if block.proposer != leader:
+            self._reject(out, "propose", f"n{block.proposer} is not the leader of "
+                         f"epoch {block.epoch} (n{leader} is)", block.hash)
+            return
+        if block.epoch > self.epoch + self.config.max_future_epochs:
+            self._reject(out, "propose", f"epoch {block.epoch} is too far ahead",
+                         block.hash)
+            return
+        first = self.first_proposal.get(block.epoch)
+        if first is not None and first.hash != block.hash:
+            self._reject(out, "propose", "a second proposal in the same epoch",
+                         block.hash)
+            return
+        if first is None and block.epoch >= self.epoch:
+            # Kept until its epoch starts if it is early (corner case 9).
+            self.first_proposal[block.epoch] = block
+        self._add_block(block, out)
+        self._try_vote(out)
+
+    def _try_vote(self, out: Output) -> None:
+        """Vote for this epoch's proposal if the vote rule allows it now."""
+        epoch = self.epoch
+        block = self.first_proposal.get(epoch)
+        if block is None or epoch in self.voted or epoch in self._vote_decided:
+            return
+        if block.parent not in self.chained:
+            return  # wait: never vote before the parent chain is notarized (case 4)
+        reason = None
+        if block.height <= self.best_height:
+            reason = (f"it has seen a notarized chain of height {self.best_height},"
+                      f" as long as b{block.epoch}")
+        elif block.height - 1 < self.last_vote_extended_height:
+            reason = ("before restarting it voted for a block extending height "
+                      f"{self.last_vote_extended_height}")
+        elif self._has_repeated_tx(block):
+            reason = "the block repeats a transaction of its chain"
+        self._vote_decided.add(epoch)
+        if reason is not None:
+            out.events.append({"type": "vote_skipped", "epoch": epoch,
+                               "block": block.hash, "reason": reason})
+            return
+        self.voted[epoch] = block.hash
+        self.last_vote_extended_height = block.height - 1
+        out.persist.append(VoteRecord(epoch, block.hash, block.height - 1))
+        vote = Vote(self.id, epoch, block.hash)
+        self._seen[vote.id] = epoch
+        out.send.append(Send(self.peers, vote))
+        out.events.append({"type": "vote", "epoch": epoch, "block": block.hash,
+                           "height": block.height, "parent": block.parent})
+        self._on_vote(vote, out)
+
+    def _has_repeated_tx(self, block: Block) -> bool:
+        ids = block.tx_ids
+        if len(set(ids)) != len(ids):
+            return True
+        in_chain = self._txs_in_chain(block.parent)
+        return any(i in in_chain for i in ids)
+
+    def _txs_in_chain(self, tip: str) -> _Union:
+        """Transaction ids already in the chain ending at ``tip``."""
+        recent: set[str] = set()
+        while tip != GENESIS.hash and tip not in self.finalized_epoch:
+            block = self.blocks[tip]
+            recent.update(block.tx_ids)
+            tip = block.parent
+        if tip == self.finalized_tip:
+            return _Union(recent, self.finalized_txs)
+        # The chain leaves the finalized one below its tip: a fork nobody can
+        # vote for any more, so counting its shared prefix slowly is fine.
+        shared = {i for block in self.chain(tip) for i in block.tx_ids}
+        return _Union(recent, shared)
+
+    # --- notarize and finalize -----------------------------------------
+
+    def _on_vote(self, vote: Vote, out: Output) -> None:
+        voters = self.votes.setdefault(vote.block, set())
+        if vote.voter in voters:
+            return  # an echoed vote counts once, for its voter (case 3)
+        if not voters and len(self.votes) > self.config.max_vote_entries:
+            del self.votes[vote.block]
+            return  # bound memory against votes for blocks nobody proposed
+        voters.add(vote.voter)
+        self._vote_seen_epoch.setdefault(vote.block, self.epoch)
+        out.events.append({"type": "tally", "block": vote.block,
+                           "voter": vote.voter, "count": len(voters),
+                           "epoch": vote.epoch})
+        if len(voters) >= self.quorum and vote.block not in self.notarized:
+            self._notarize(vote.block, out)
+
+    def _notarize(self, block_hash: str, out: Output, persist: bool = True) -> None:
+        if block_hash in self.notarized:
+            return
+        voters = self.votes.get(block_hash, set())
+        if len(voters) < self.quorum:
+            return
+        self.notarized.add(block_hash)
+        if persist:
+            out.persist.append(NotarizedRecord(block_hash, tuple(sorted(voters))))
+        block = self.blocks.get(block_hash)
+        out.events.append({
+            "type": "notarize", "block": block_hash, "voters": sorted(voters),
+            "block_epoch": block.epoch if block else None,
+        })
+        if block is not None:
+            self._extend_chains(block_hash, out)
+
+    def _extend_chains(self, start: str, out: Output) -> None:
+        """Mark ``start`` and any waiting descendants as notarized chains."""
+        stack = [start]
+        while stack:
+            h = stack.pop()
+            if h in self.chained or h not in self.notarized or h not in self.blocks:
+                continue
+            block = self.blocks[h]
+            if block.parent not in self.chained:
+                continue
+            self.chained.add(h)
+            if block.height > self.best_height:
+                self.best_height = block.height
+                self._best_tips = {h}
+            elif block.height == self.best_height:
+                self._best_tips.add(h)
+            self._check_finalize(block, out)
+            stack.extend(self.children.get(h, ()))
+        self._try_vote(out)
+
+    def _check_finalize(self, third: Block, out: Output) -> None:
+        """Three adjacent blocks of consecutive epochs: finalize the middle one.
+
+        ``third`` has just joined a notarized chain; it can only be the last
+        block of a new triple, because its ancestors were chained before it.
+        """
+        middle = self.blocks[third.parent]
+        if middle.height == 0:
+            return
+        first = self.blocks[middle.parent]
+        if not (first.epoch + 1 == middle.epoch and middle.epoch + 1 == third.epoch):
+            return
+        self._finalize(middle, (first.hash, middle.hash, third.hash), out)
+
+    def _finalize(self, middle: Block, triple: tuple[str, ...], out: Output) -> None:
+        if middle.hash in self.finalized_epoch:
+            return
+        path = []
+        tip = middle.hash
+        while tip != self.finalized_tip:
+            block = self.blocks[tip]
+            if block.height <= self.finalized_height:
+                out.events.append({
+                    "type": "safety_violation", "block": middle.hash,
+                    "detail": f"b{middle.epoch} conflicts with the finalized chain",
+                })
+                return
+            path.append(block)
+            tip = block.parent
+        path.reverse()
+        for block in path:
+            self.finalized.append(block.hash)
+            self.finalized_epoch[block.hash] = self.epoch
+            out.persist.append(FinalizedRecord(block.hash, self.epoch))
+            for tx_id in block.tx_ids:
+                self.finalized_txs.add(tx_id)
+                self.pool.pop(tx_id, None)
+        out.events.append({
+            "type": "finalize", "epoch": self.epoch,
+            "blocks": [b.summary() for b in path], "justification": list(triple),
+            "height": self.finalized_height,
+        })
+
+    # --- blocks and catch-up ----------------------------------------------
+
+    def _add_block(self, block: Block, out: Output, persist: bool = True) -> None:
+        """Learn a block body; attach it, or keep it aside until its parent comes."""
+        pending = [block]
+        while pending:
+            block = pending.pop()
+            if block.hash in self.blocks:
+                continue
+            parent = self.blocks.get(block.parent)
+            if parent is None:
+                self._keep_orphan(block, out)
+                continue
+            if block.height != parent.height + 1 or block.epoch <= parent.epoch:
+                self._reject(out, "block", "height or epoch does not follow its "
+                             "parent", block.hash)
+                continue
+            self.blocks[block.hash] = block
+            self.children.setdefault(block.parent, []).append(block.hash)
+            if persist:
+                out.persist.append(BlockRecord(block))
+                out.events.append({"type": "block", "block": block.summary()})
+            for tx in block.txs:
+                if tx.id not in self.finalized_txs and len(self.pool) < self.config.max_pool:
+                    # Kept so that a tx of an abandoned fork is proposed again.
+                    self.pool.setdefault(tx.id, tx)
+            if block.hash in self.notarized:
+                self._extend_chains(block.hash, out)
+            waiting = self.orphans.pop(block.hash, None)
+            if waiting:
+                pending.extend(waiting.values())
+
+    def _keep_orphan(self, block: Block, out: Output) -> None:
+        siblings = self.orphans.setdefault(block.parent, {})
+        if block.hash in siblings:
+            return
+        if sum(len(v) for v in self.orphans.values()) >= self.config.max_orphans:
+            self._reject(out, "block", "too many blocks waiting for ancestors",
+                         block.hash)
+            return
+        siblings[block.hash] = block
+        out.events.append({"type": "orphan", "block": block.hash,
+                           "parent": block.parent})
+        self._request_missing(out, self.peers)
+
+    def _request_missing(self, out: Output, peers: tuple[int, ...]) -> None:
+        missing = tuple(h for h in self.orphans if h not in self.blocks)
+        if missing and peers:
+            request = SyncRequest(self.id, self.finalized_height,
+                                  missing[:MAX_SYNC_BLOCKS])
+            out.send.append(Send(peers, request))
+
+    def _on_sync_request(self, req: SyncRequest, out: Output) -> None:
+        if req.sender == self.id:
+            return
+        chosen: dict[str, Block] = {}
+        for h in req.want:
+            # The wanted block and a run of its ancestors, newest first.
+            while h in self.blocks and h != GENESIS.hash and len(chosen) < MAX_SYNC_BLOCKS:
+                chosen[h] = self.blocks[h]
+                h = self.blocks[h].parent
+        above = sorted((self.blocks[h] for h in self.chained
+                        if self.blocks[h].height > req.from_height),
+                       key=lambda b: (b.height, b.epoch))
+        more = False
+        for block in above:
+            if len(chosen) >= MAX_SYNC_BLOCKS:
+                more = True
+                break
+            chosen.setdefault(block.hash, block)
+        if not chosen:
+            return
+        blocks = tuple(sorted(chosen.values(), key=lambda b: b.height))
+        voters = tuple((b.hash, tuple(sorted(self.votes.get(b.hash, ()))))
+                       for b in blocks if b.hash in self.notarized)
+        out.send.append(Send((req.sender,),
+                             SyncResponse(self.id, blocks, voters, more)))
+
+    def _on_sync_response(self, resp: SyncResponse, out: Output) -> None:
+        known_before = len(self.blocks)
+        for block in resp.blocks:
+            self._add_block(block, out)
+        for block_hash, voters in resp.voters:
+            # Peers fail only by crashing, so relayed voter lists are taken as
+            # the original votes (the crash-fault model, not the BFT one).
+            for voter in voters:
+                self._on_vote(Vote(voter, 0, block_hash), out)
+        learned = len(self.blocks) - known_before
+        out.events.append({"type": "synced", "peer": resp.sender, "learned": learned,
+                           "more": resp.more, "finalized_height": self.finalized_height})
+        if resp.more and learned:
+            top = max(b.height for b in resp.blocks)
+            out.send.append(Send((resp.sender,), SyncRequest(self.id, top)))
+
+    # --- transactions and housekeeping ----------------------------------
+
+    def _accept_tx(self, tx: Transaction, out: Output, spread: bool) -> None:
+        if tx.id in self.finalized_txs or tx.id in self.pool:
+            return
+        if len(self.pool) >= self.config.max_pool:
+            self._reject(out, "tx", "the transaction pool is full", tx.id)
+            return
+        self.pool[tx.id] = tx
+        out.persist.append(TxRecord(tx))
+        out.events.append({"type": "tx", "tx": tx.id, "sender": tx.sender,
+                           "receiver": tx.receiver, "amount": tx.amount})
+        if spread:
+            message = TxMessage(tx)
+            self._seen[message.id] = self.epoch
+            out.send.append(Send(self.peers, message))
+
+    def _reject(self, out: Output, kind: str, reason: str, ref: str) -> None:
+        out.events.append({"type": "rejected", "kind": kind, "reason": reason,
+                           "ref": ref})
+
+    def _prune(self) -> None:
+        """Forget what can no longer matter, so memory stays bounded."""
+        horizon = self.epoch - self.config.stale_vote_epochs
+        if horizon <= 0:
+            return
+        for epoch in [e for e in self.first_proposal if e < self.epoch - 1]:
+            del self.first_proposal[epoch]
+        self._vote_decided = {e for e in self._vote_decided if e >= self.epoch - 1}
+        self._seen = {k: e for k, e in self._seen.items() if e >= horizon}
+        for h in [h for h, e in self._vote_seen_epoch.items() if e < horizon]:
+            del self._vote_seen_epoch[h]
+            if h not in self.blocks and h not in self.notarized:
+                self.votes.pop(h, None)
+
+
+class _Union:
+    """Membership in either of two sets, without copying the larger one."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: set[str], b: set[str]) -> None:
+        self.a, self.b = a, b
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.a or item in self.b
+
+
+def describe(event: dict[str, Any]) -> str:
+    """A short human line for an event (used by logs and the headless runner)."""
+    kind = event.get("type")
+    if kind == "finalize":
+        blocks = event["blocks"]
+        return f"finalized {', '.join('b%d' % b['epoch'] for b in blocks)}"
+    if kind == "propose":
+        return f"proposed b{event['block']['epoch']} at height {event['block']['height']}"
+    if kind == "vote":
+        return f"voted {event['block'][:8]} (height {event['height']})"
+    return kind or "event"

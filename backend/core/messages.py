@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .chain import (
     MAX_ACCOUNT,
@@ -122,7 +122,7 @@ class SyncResponse:
         }
 
 
-Message = Union[Propose, Vote, TxMessage, SyncRequest, SyncResponse]
+Message = Propose | Vote | TxMessage | SyncRequest | SyncResponse
 #: Messages that every node forwards once (PROTOCOL.md, echo).
 ECHOED = (Propose, Vote, TxMessage)
 

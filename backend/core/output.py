@@ -15,7 +15,7 @@ after the record of it is on disk.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .chain import Block, Transaction
 from .messages import Message
@@ -61,10 +61,10 @@ class TxRecord:
     tx: Transaction
 
 
-Record = Union[
-    BlockRecord, VoteRecord, ProposalRecord, NotarizedRecord, FinalizedRecord,
-    TxRecord,
-]
+Record = (
+    BlockRecord | VoteRecord | ProposalRecord | NotarizedRecord | FinalizedRecord
+    | TxRecord
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ epochs on a notarized chain, together with its prefix.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from .chain import GENESIS, Block, Transaction
 from .leader import ROUND_ROBIN, leader_of
@@ -455,8 +454,9 @@ class Streamlet:
                 out.persist.append(BlockRecord(block))
                 out.events.append({"type": "block", "block": block.summary()})
             for tx in block.txs:
-                if tx.id not in self.finalized_txs and len(self.pool) < self.config.max_pool:
-                    # Kept so that a tx of an abandoned fork is proposed again.
+                # Kept so that a tx of an abandoned fork is proposed again.
+                room = len(self.pool) < self.config.max_pool
+                if tx.id not in self.finalized_txs and room:
                     self.pool.setdefault(tx.id, tx)
             if block.hash in self.notarized:
                 self._extend_chains(block.hash, out)
@@ -490,7 +490,8 @@ class Streamlet:
         chosen: dict[str, Block] = {}
         for h in req.want:
             # The wanted block and a run of its ancestors, newest first.
-            while h in self.blocks and h != GENESIS.hash and len(chosen) < MAX_SYNC_BLOCKS:
+            while (h in self.blocks and h != GENESIS.hash
+                   and len(chosen) < MAX_SYNC_BLOCKS):
                 chosen[h] = self.blocks[h]
                 h = self.blocks[h].parent
         above = sorted((self.blocks[h] for h in self.chained
@@ -520,8 +521,9 @@ class Streamlet:
             for voter in voters:
                 self._on_vote(Vote(voter, 0, block_hash), out)
         learned = len(self.blocks) - known_before
-        out.events.append({"type": "synced", "peer": resp.sender, "learned": learned,
-                           "more": resp.more, "finalized_height": self.finalized_height})
+        out.events.append({"type": "synced", "peer": resp.sender,
+                           "learned": learned, "more": resp.more,
+                           "finalized_height": self.finalized_height})
         if resp.more and learned:
             top = max(b.height for b in resp.blocks)
             out.send.append(Send((resp.sender,), SyncRequest(self.id, top)))
@@ -573,15 +575,3 @@ class _Union:
     def __contains__(self, item: object) -> bool:
         return item in self.a or item in self.b
 
-
-def describe(event: dict[str, Any]) -> str:
-    """A short human line for an event (used by logs and the headless runner)."""
-    kind = event.get("type")
-    if kind == "finalize":
-        blocks = event["blocks"]
-        return f"finalized {', '.join('b%d' % b['epoch'] for b in blocks)}"
-    if kind == "propose":
-        return f"proposed b{event['block']['epoch']} at height {event['block']['height']}"
-    if kind == "vote":
-        return f"voted {event['block'][:8]} (height {event['height']})"
-    return kind or "event"

@@ -1,0 +1,167 @@
+"""The headless runner: a real cluster, a scenario, a report and a verdict.
+
+Exit codes: 0 when the finalized chains are consistent, 1 on a safety
+violation, 2 on bad usage (``run.py`` reports those before getting here).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from backend.core.leader import leader_of
+
+from .audit import check_safety, epoch_ranges, metrics, node_report, read_store
+from .scenario import Scenario, ScenarioError, apply_step
+from .supervisor import Cluster, ClusterConfig, ClusterError
+
+EXIT_OK = 0
+EXIT_UNSAFE = 1
+EXIT_USAGE = 2
+
+
+class _Progress:
+    """Counts what the cluster reports, for the progress lines."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+        self.notarized: set[str] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        with self.lock:
+            if kind == "notarize":
+                self.notarized.add(event["block"])
+            elif kind == "safety_violation":
+                self.violations.append(f"n{event['node']}: {event.get('detail')}")
+
+
+def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
+        report_path: str | None = None, out: TextIO = sys.stdout) -> int:
+    """Run ``epochs`` epochs of a real cluster and return the exit code."""
+    steps_done = 0
+    cluster = Cluster(config)
+    progress = _Progress()
+    cluster.subscribe(progress)
+    started = time.time()
+    print(f"starting {config.nodes} nodes, Δ = {config.delta:g} s, "
+          f"{config.leader} leaders, {epochs} epochs, seed {config.seed}", file=out)
+    try:
+        cluster.start()
+        last_epoch = 0
+        while True:
+            epoch = cluster.current_epoch()
+            if epoch > epochs:
+                break
+            if scenario is not None:
+                for step in scenario.due(epoch, steps_done):
+                    steps_done += 1
+                    try:
+                        line = apply_step(cluster, step)
+                    except ClusterError as exc:
+                        line = f"step {step['action']} failed: {exc}"
+                    print(f"  epoch {epoch}: {line}", file=out)
+            if epoch != last_epoch and epoch > 0:
+                last_epoch = epoch
+                print(_progress_line(cluster, epoch), file=out, flush=True)
+            cluster.wait(0.01)
+        statuses = {h.id: (h.status, h.restarts) for h in cluster.nodes.values()}
+        acknowledged = list(cluster.acknowledged)
+    except ClusterError as exc:
+        print(f"error: {exc}", file=out)
+        cluster.cleanup()
+        return EXIT_USAGE
+    finally:
+        cluster.stop()
+    records = [read_store(i, h.store) for i, h in cluster.nodes.items()]
+    violations = check_safety(records) + progress.violations
+    report = {
+        "config": {**config.public(), "epochs": epochs},
+        "scenario": scenario.name if scenario else None,
+        "nodes": [node_report(r, *statuses[r.id]) for r in records],
+        "transactions": {"acknowledged": acknowledged},
+        "safety": {"consistent": not violations, "violations": violations},
+        "metrics": {**metrics(records, epochs),
+                    "duration_s": round(time.time() - started, 3),
+                    "messages_sent": {str(h.id): h.stats.get("sent", 0)
+                                      for h in cluster.nodes.values()}},
+    }
+    _summary(records, statuses, report, out)
+    if report_path:
+        Path(report_path).write_text(json.dumps(report, indent=1))
+        print(f"report written to {report_path}", file=out)
+    cluster.cleanup()
+    return EXIT_OK if not violations else EXIT_UNSAFE
+
+
+def _progress_line(cluster: Cluster, epoch: int) -> str:
+    leader = leader_of(epoch, cluster.config.nodes, cluster.config.leader)
+    heights = " ".join(
+        f"n{h.id}={'x' if h.status != 'running' else h.finalized_height}"
+        for h in cluster.nodes.values())
+    return f"epoch {epoch:>4} leader n{leader:<2} finalized {heights}"
+
+
+def _summary(records: list[Any], statuses: dict[int, tuple[str, int]],
+             report: dict[str, Any], out: TextIO) -> None:
+    print("finalized chains:", file=out)
+    for r in records:
+        status, restarts = statuses[r.id]
+        extra = f", {status}" if status != "running" else ""
+        extra += f", {restarts} restart(s)" if restarts else ""
+        print(f"  n{r.id} ({len(r.finalized)} blocks{extra}): "
+              f"{epoch_ranges(r.finalized)}", file=out)
+    safety = report["safety"]
+    if safety["consistent"]:
+        print("consistent: every finalized chain is a prefix of the others", file=out)
+    else:
+        print("SAFETY VIOLATION:", file=out)
+        for line in safety["violations"]:
+            print(f"  {line}", file=out)
+
+
+def main_from_args(args: Any, out: TextIO = sys.stdout) -> int:
+    """Build the run from parsed command-line arguments (see run.py)."""
+    from .scenario import load
+
+    scenario = None
+    file_config: dict[str, Any] = {}
+    if args.scenario:
+        try:
+            scenario = load(args.scenario)
+        except ScenarioError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        file_config = scenario.config
+
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(args, name, None)
+        return value if value is not None else file_config.get(name, default)
+
+    config = ClusterConfig(
+        nodes=pick("nodes", 5), delta=pick("delta", 0.1),
+        leader=pick("leader", "round-robin"), seed=pick("seed", 0),
+        tx_rate=pick("tx_rate", 0.0), echo=pick("echo", True), host=args.host)
+    epochs = pick("epochs", 20)
+    try:
+        config.validate()
+        if not 1 <= epochs <= 100_000:
+            raise ClusterError("epochs must be between 1 and 100000")
+        if scenario is not None:
+            for step in scenario.steps:
+                named = [step[k] for k in ("node", "from", "to") if k in step]
+                named += [i for g in step.get("groups", ()) for i in g]
+                for node in named:
+                    if node > config.nodes:
+                        raise ClusterError(f"scenario step at epoch {step['epoch']} "
+                                           f"names node {node}, but there are "
+                                           f"only {config.nodes} nodes")
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run(config, epochs, scenario, args.report, out)

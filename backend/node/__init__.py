@@ -1,0 +1,1 @@
+"""A Streamlet node as one operating-system process (see process.py)."""

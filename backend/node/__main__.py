@@ -1,0 +1,43 @@
+"""Entry point of one node process: ``python -m backend.node --id 3 ...``.
+
+Normally started by the supervisor (backend/cluster), which passes the port of
+its control link; the node exits when that link closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from backend.core.leader import POLICIES
+
+from .process import NodeProcess
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend.node")
+    parser.add_argument("--id", type=int, required=True)
+    parser.add_argument("--nodes", type=int, required=True)
+    parser.add_argument("--delta", type=float, required=True, help="Δ in seconds")
+    parser.add_argument("--leader", choices=POLICIES, default=POLICIES[0])
+    parser.add_argument("--store", required=True, help="path of the SQLite file")
+    parser.add_argument("--control-port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--no-echo", action="store_true")
+    parser.add_argument("--trace", action="store_true",
+                        help="report every message sent and delivered")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(message)s")
+    node = NodeProcess(args.id, args.nodes, args.delta, args.leader, args.store,
+                       args.control_port, host=args.host, echo=not args.no_echo,
+                       trace=args.trace, seed=args.seed)
+    asyncio.run(node.run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""One Streamlet node as an operating-system process.
+
+The process owns: a TCP listener for its peers, one outgoing link per peer
+(with reconnection and injected faults), its epoch clock, its SQLite store and
+a control link to the supervisor. A single asyncio loop feeds the pure core
+(:mod:`backend.core`) and carries out each Output: persist, then send, then
+report. There are no threads, so the core is never touched concurrently.
+
+Epochs come from a genesis time every node is given at launch:
+``epoch = floor((now - genesis) / (2 * delta)) + 1``. There is no central
+ticker: a node whose supervisor is slow still moves on by its own clock.
+
+The process exits when the control link to its supervisor closes, so a
+supervisor that dies takes its nodes with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.core import (
+    Config,
+    Streamlet,
+    Transaction,
+    WireError,
+    message_from_wire,
+)
+from backend.core.chain import check_amount
+from backend.core.output import Output
+
+from .framing import FrameDecoder, FrameTooLarge, encode
+from .store import Store
+
+log = logging.getLogger("streamlet.node")
+
+#: A link that only ever sends garbage is closed after this many bad frames.
+MAX_BAD_FRAMES = 16
+#: Messages waiting for a peer that is down; the oldest go first past this.
+MAX_QUEUED = 20_000
+#: An incoming connection must introduce itself within this time.
+HELLO_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Faults:
+    """Faults injected into this node's outgoing links, set by the supervisor."""
+
+    delay_ms: dict[int, float] = field(default_factory=dict)
+    loss: dict[int, float] = field(default_factory=dict)
+    groups: list[set[int]] = field(default_factory=list)
+
+    def blocked(self, src: int, dst: int) -> bool:
+        if not self.groups:
+            return False
+        for group in self.groups:
+            if src in group:
+                return dst not in group
+        return True  # a node in no group is cut off from every group
+
+
+def _kind(message: Any) -> str:
+    return message.to_wire()["type"]
+
+
+class Link:
+    """The outgoing half of a connection to one peer, redialled when it drops."""
+
+    def __init__(self, node: NodeProcess, peer: int) -> None:
+        self.node = node
+        self.peer = peer
+        self.port: int | None = None
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.connected = False
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.task is None:
+            self.task = asyncio.ensure_future(self._run())
+
+    def send(self, frame: bytes) -> None:
+        if self.queue.qsize() >= MAX_QUEUED:
+            self.queue.get_nowait()  # drop the oldest: the peer has been down long
+        self.queue.put_nowait(frame)
+
+    async def _run(self) -> None:
+        backoff = 0.02
+        while True:
+            port = self.port
+            if port is None:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                reader, writer = await asyncio.open_connection(self.node.host, port)
+            except OSError:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            backoff = 0.02
+            self.connected = True
+            try:
+                writer.write(encode({"type": "hello", "node": self.node.id}))
+                self.node.peer_connected(self.peer)
+                while self.port == port:
+                    frame = await self.queue.get()
+                    writer.write(frame)
+                    if self.queue.empty():
+                        await writer.drain()
+            except (OSError, ConnectionError):
+                pass
+            finally:
+                self.connected = False
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
+
+
+class NodeProcess:
+    """Wires the core to the network, the clock, the store and the supervisor."""
+
+    def __init__(self, node_id: int, n: int, delta_s: float, leader: str,
+                 store_path: str, control_port: int, host: str = "127.0.0.1",
+                 echo: bool = True, trace: bool = False, seed: int = 0) -> None:
+        self.id = node_id
+        self.n = n
+        self.delta_s = delta_s
+        self.epoch_s = 2 * delta_s
+        self.host = host
+        self.control_port = control_port
+        self.trace = trace
+        self.config = Config(n=n, leader=leader, echo=echo)
+        self.store = Store(store_path)
+        self.restored = not self.store.is_empty()
+        if self.restored:
+            snap = self.store.snapshot()
+            self.core = Streamlet.restore(self.config, node_id, snap)
+        else:
+            self.core = Streamlet(self.config, node_id)
+        self.links = {p: Link(self, p) for p in range(1, n + 1) if p != node_id}
+        self.faults = Faults()
+        self.random = random.Random(seed * 1000 + node_id)
+        self.genesis: float | None = None
+        self.stats = {"sent": 0, "received": 0, "dropped_frames": 0,
+                      "fault_dropped": 0}
+        self._events: list[dict[str, Any]] = []
+        self._control_writer: asyncio.StreamWriter | None = None
+        self._caught_up = not self.restored
+        self._stopping = asyncio.Event()
+        self._clock_task: asyncio.Task[None] | None = None
+        self.port = 0
+
+    # --- carrying out the core's outputs ----------------------------------
+
+    def carry_out(self, out: Output) -> None:
+        """Persist, then send, then report: the order the core requires."""
+        if out.persist:
+            self.store.write(out.persist)
+        now = time.time()
+        for send in out.send:
+            message = send.message
+            frame = encode({"m": message.to_wire(), "st": now})
+            echo = getattr(message, "sender", self.id) != self.id
+            for peer in send.to:
+                self._send(peer, frame, message, echo, now)
+        for event in out.events:
+            self.emit(event)
+        if not self._caught_up:
+            for event in out.events:
+                if event["type"] == "synced" and not event["more"]:
+                    self._caught_up = True
+                    self.emit({"type": "caught_up",
+                               "finalized_height": self.core.finalized_height})
+                    break
+
+    def _send(self, peer: int, frame: bytes, message: Any, echo: bool,
+              now: float) -> None:
+        link = self.links.get(peer)
+        if link is None:
+            return
+        delay_ms = self.faults.delay_ms.get(peer, 0.0)
+        dropped = self.faults.blocked(self.id, peer) or (
+            self.random.random() < self.faults.loss.get(peer, 0.0))
+        self.stats["sent"] += 1
+        if self.trace and hasattr(message, "id"):
+            self.emit({"type": "send", "msg": message.id, "kind": _kind(message),
+                       "to": peer, "echo": echo, "delay_ms": delay_ms,
+                       "dropped": dropped})
+        if dropped:
+            self.stats["fault_dropped"] += 1
+            return
+        if delay_ms > 0:
+            asyncio.get_running_loop().call_later(delay_ms / 1000, link.send, frame)
+        else:
+            link.send(frame)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        event.setdefault("epoch", self.core.epoch)
+        event["node"] = self.id
+        event["t"] = time.time()
+        if not self._events:
+            asyncio.get_running_loop().call_soon(self._flush_events)
+        self._events.append(event)
+
+    def _flush_events(self) -> None:
+        events, self._events = self._events, []
+        if events and self._control_writer is not None:
+            self._control_writer.write(encode({"type": "events", "events": events}))
+
+    def peer_connected(self, peer: int) -> None:
+        self.carry_out(self.core.on_peer_connected(peer))
+
+    # --- the peers' side ------------------------------------------------------
+
+    async def _serve_peer(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        decoder = FrameDecoder()
+        via: int | None = None
+        bad = 0
+        try:
+            while bad < MAX_BAD_FRAMES:
+                timeout = HELLO_TIMEOUT_S if via is None else None
+                data = await asyncio.wait_for(reader.read(65536), timeout)
+                if not data:
+                    break
+                values = decoder.feed(data)
+                bad += decoder.bad_frames
+                self._drop(decoder.bad_frames, "frame is not JSON")
+                decoder.bad_frames = 0
+                for value in values:
+                    if via is None:
+                        via = self._hello(value)
+                        if via is None:
+                            bad = MAX_BAD_FRAMES
+                            self._drop(1, "connection did not start with hello")
+                            break
+                        continue
+                    if not self._deliver(value, via):
+                        bad += 1
+        except FrameTooLarge:
+            self._drop(1, "frame larger than the cap")
+        except (TimeoutError, OSError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def _hello(self, value: Any) -> int | None:
+        if (isinstance(value, dict) and value.get("type") == "hello"
+                and isinstance(value.get("node"), int)
+                and not isinstance(value.get("node"), bool)
+                and 1 <= value["node"] <= self.n and value["node"] != self.id):
+            return value["node"]
+        return None
+
+    def _deliver(self, value: Any, via: int) -> bool:
+        try:
+            if not isinstance(value, dict) or set(value) != {"m", "st"}:
+                raise WireError("frame must be {m, st}")
+            sent_t = value["st"]
+            if isinstance(sent_t, bool) or not isinstance(sent_t, (int, float)):
+                raise WireError("st must be a number")
+            message = message_from_wire(value["m"], self.n)
+        except WireError as exc:
+            self._drop(1, str(exc))
+            return False
+        self.stats["received"] += 1
+        if self.trace and hasattr(message, "id"):
+            origin = getattr(message, "sender", via)
+            self.emit({"type": "deliver", "msg": message.id, "kind": _kind(message),
+                       "via": via, "origin": origin, "echo": origin != via,
+                       "sent_t": sent_t})
+        self.carry_out(self.core.on_message(message, via))
+        return True
+
+    def _drop(self, count: int, reason: str) -> None:
+        if count <= 0:
+            return
+        self.stats["dropped_frames"] += count
+        log.warning("n%d e%d dropped %d frame(s): %s", self.id, self.core.epoch,
+                    count, reason)
+        self.emit({"type": "dropped_frame", "reason": reason[:200],
+                   "total": self.stats["dropped_frames"]})
+
+    # --- the supervisor's side ---------------------------------------------
+
+    async def _control(self, port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                       self.control_port)
+        self._control_writer = writer
+        writer.write(encode({
+            "type": "hello", "node": self.id, "pid": os.getpid(), "port": port,
+            "restored": self.restored,
+            "finalized_height": self.core.finalized_height,
+        }))
+        if self.restored:
+            self.emit({"type": "store_reloaded", "blocks": len(self.core.blocks) - 1,
+                       "votes": len(self.core.voted),
+                       "finalized_height": self.core.finalized_height})
+        decoder = FrameDecoder()
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                return
+            for command in decoder.feed(data):
+                try:
+                    reply = self._command(command)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    log.error("n%d bad command from supervisor: %s", self.id, exc)
+                    continue
+                if reply is not None:
+                    writer.write(encode(reply))
+
+    def _command(self, cmd: Any) -> dict[str, Any] | None:
+        kind = cmd.get("type") if isinstance(cmd, dict) else None
+        if kind == "start":
+            self.genesis = float(cmd["genesis"])
+            self._set_peers(cmd["peers"])
+            self.emit({"type": "started", "pid": os.getpid(),
+                       "port": self.port, "restored": self.restored,
+                       "finalized_height": self.core.finalized_height})
+            if self._clock_task is None:
+                self._clock_task = asyncio.ensure_future(self._clock())
+        elif kind == "peers":
+            self._set_peers(cmd["peers"])
+        elif kind == "tx":
+            return self._client_tx(cmd)
+        elif kind == "faults":
+            self.faults = Faults(
+                delay_ms={int(k): float(v) for k, v in cmd["delay_ms"].items()},
+                loss={int(k): float(v) for k, v in cmd["loss"].items()},
+                groups=[set(g) for g in cmd["groups"]],
+            )
+        elif kind == "stop":
+            self._stopping.set()
+        return None
+
+    def _client_tx(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        try:
+            tx = Transaction(int(cmd["sender"]), int(cmd["receiver"]),
+                             int(cmd["nonce"]), check_amount(cmd["amount"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            return {"type": "tx_ack", "req": cmd.get("req"), "error": str(exc)}
+        # Persisted and handed to the peers' links before the ack leaves.
+        self.carry_out(self.core.on_transaction(tx))
+        return {"type": "tx_ack", "req": cmd.get("req"), "id": tx.id}
+
+    def _set_peers(self, peers: dict[str, int]) -> None:
+        for key, port in peers.items():
+            link = self.links.get(int(key))
+            if link is not None and port != link.port:
+                link.port = int(port)
+                link.start()
+
+    async def _clock(self) -> None:
+        assert self.genesis is not None
+        while True:
+            now = time.time()
+            epoch = max(0, math.floor((now - self.genesis) / self.epoch_s) + 1)
+            if epoch > self.core.epoch:
+                self.carry_out(self.core.on_epoch(epoch))
+                self.emit({"type": "stats", **self.stats})
+            wake = self.genesis + epoch * self.epoch_s
+            await asyncio.sleep(max(0.0, wake - time.time()))
+
+    # --- life ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        server = await asyncio.start_server(self._serve_peer, self.host, 0)
+        self.port = server.sockets[0].getsockname()[1]
+        control = asyncio.ensure_future(self._control(self.port))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({control, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if control.done() and control.exception() is not None:
+            log.error("n%d control link failed: %s", self.id, control.exception())
+        server.close()
+        self.store.close()

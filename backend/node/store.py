@@ -1,0 +1,155 @@
+"""A node's durable memory: one SQLite file per node.
+
+The node writes an Output's records here, in one transaction, before it sends
+any message of that Output (PROTOCOL.md, crash-recovery). On restart the
+records come back as a :class:`~backend.core.output.Snapshot`.
+
+Durability: WAL journal with ``synchronous=NORMAL``. A committed transaction
+survives the death of the process (the lab's crash is a SIGKILL), because the
+write reached the operating system before ``commit`` returned; it may not
+survive a power cut of the whole machine, which the lab does not model.
+
+The ``votes`` table keys on the epoch, so a second vote in one epoch cannot
+even be recorded: the insert fails and the node stops before sending it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from backend.core.chain import Block, Transaction
+from backend.core.output import (
+    BlockRecord,
+    FinalizedRecord,
+    NotarizedRecord,
+    ProposalRecord,
+    Record,
+    Snapshot,
+    TxRecord,
+    VoteRecord,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS blocks (
+    hash TEXT PRIMARY KEY, parent TEXT NOT NULL, epoch INTEGER NOT NULL,
+    height INTEGER NOT NULL, proposer INTEGER NOT NULL, txs TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS votes (
+    epoch INTEGER PRIMARY KEY, block TEXT NOT NULL,
+    extended_height INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS proposals (
+    epoch INTEGER PRIMARY KEY, block TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notarized (
+    block TEXT PRIMARY KEY, voters TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS finalized (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, block TEXT UNIQUE NOT NULL,
+    epoch INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS txs (
+    id TEXT PRIMARY KEY, body TEXT NOT NULL);
+"""
+
+
+def _block_row(block: Block) -> tuple[Any, ...]:
+    txs = json.dumps([tx.to_wire() for tx in block.txs], separators=(",", ":"))
+    return (block.hash, block.parent, block.epoch, block.height, block.proposer, txs)
+
+
+def _block_from_row(row: tuple[Any, ...]) -> Block:
+    _hash, parent, epoch, height, proposer, txs = row
+    body = tuple(Transaction(*t) for t in json.loads(txs))
+    block = Block(parent=parent, epoch=epoch, height=height, txs=body,
+                  proposer=proposer)
+    if block.hash != _hash:
+        raise ValueError(f"store holds a block whose hash does not match: {_hash}")
+    return block
+
+
+class Store:
+    """The SQLite file of one node."""
+
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly:
+            uri = f"file:{self.path.as_posix()}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def write(self, records: list[Record]) -> None:
+        """Write all ``records`` in one transaction; returns once committed."""
+        if not records:
+            return
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            for rec in records:
+                if isinstance(rec, BlockRecord):
+                    db.execute("INSERT OR IGNORE INTO blocks VALUES (?,?,?,?,?,?)",
+                               _block_row(rec.block))
+                elif isinstance(rec, VoteRecord):
+                    db.execute("INSERT INTO votes VALUES (?,?,?)",
+                               (rec.epoch, rec.block, rec.extended_height))
+                elif isinstance(rec, ProposalRecord):
+                    db.execute("INSERT INTO proposals VALUES (?,?)",
+                               (rec.epoch, rec.block))
+                elif isinstance(rec, NotarizedRecord):
+                    db.execute("INSERT OR REPLACE INTO notarized VALUES (?,?)",
+                               (rec.block, json.dumps(list(rec.voters))))
+                elif isinstance(rec, FinalizedRecord):
+                    db.execute("INSERT OR IGNORE INTO finalized (block, epoch) "
+                               "VALUES (?,?)", (rec.block, rec.epoch))
+                elif isinstance(rec, TxRecord):
+                    db.execute("INSERT OR IGNORE INTO txs VALUES (?,?)",
+                               (rec.tx.id, json.dumps(rec.tx.to_wire())))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # --- reading back -----------------------------------------------------
+
+    def is_empty(self) -> bool:
+        return self._db.execute("SELECT 1 FROM blocks LIMIT 1").fetchone() is None and \
+            self._db.execute("SELECT 1 FROM votes LIMIT 1").fetchone() is None
+
+    def blocks(self) -> list[Block]:
+        rows = self._db.execute(
+            "SELECT hash, parent, epoch, height, proposer, txs FROM blocks "
+            "ORDER BY height, epoch").fetchall()
+        return [_block_from_row(r) for r in rows]
+
+    def votes(self) -> list[VoteRecord]:
+        rows = self._db.execute(
+            "SELECT epoch, block, extended_height FROM votes ORDER BY epoch")
+        return [VoteRecord(*r) for r in rows]
+
+    def proposals(self) -> list[ProposalRecord]:
+        rows = self._db.execute("SELECT epoch, block FROM proposals ORDER BY epoch")
+        return [ProposalRecord(*r) for r in rows]
+
+    def notarized(self) -> list[NotarizedRecord]:
+        rows = self._db.execute("SELECT block, voters FROM notarized")
+        return [NotarizedRecord(b, tuple(json.loads(v))) for b, v in rows]
+
+    def finalized(self) -> list[FinalizedRecord]:
+        rows = self._db.execute("SELECT block, epoch FROM finalized ORDER BY seq")
+        return [FinalizedRecord(*r) for r in rows]
+
+    def txs(self) -> list[Transaction]:
+        rows = self._db.execute("SELECT body FROM txs ORDER BY rowid")
+        return [Transaction(*json.loads(b)) for (b,) in rows]
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(blocks=self.blocks(), votes=self.votes(),
+                        proposals=self.proposals(), notarized=self.notarized(),
+                        finalized=self.finalized(), txs=self.txs())

@@ -289,8 +289,13 @@ class Streamlet:
             return
         if block.parent not in self.chained:
             return  # wait: never vote before the parent chain is notarized (case 4)
+        parent = self.blocks[block.parent]
         reason = None
-        if block.height <= self.best_height:
+        if block.height != parent.height + 1 or block.epoch <= parent.epoch:
+            # _add_block refused to attach it; a vote would also raise the
+            # height this node promises to extend (last_vote_extended_height).
+            reason = "its height or epoch does not follow its parent"
+        elif block.height <= self.best_height:
             reason = (f"it has seen a notarized chain of height {self.best_height},"
                       f" as long as b{block.epoch}")
         elif block.height - 1 < self.last_vote_extended_height:

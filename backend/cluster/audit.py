@@ -129,7 +129,8 @@ def node_report(record: NodeRecord, status: str, restarts: int) -> dict[str, Any
 def metrics(records: list[NodeRecord], epochs: int) -> dict[str, Any]:
     latencies = [r.finalized_epoch[b.hash] - b.epoch
                  for r in records for b in r.finalized]
-    notarized_epochs = {b.epoch for r in records for b in r.notarized}
+    notarized_epochs = {b.epoch for r in records for b in r.notarized
+                        if b.epoch <= epochs}
     return {
         "finalized_height": {str(r.id): len(r.finalized) for r in records},
         "finality_latency_epochs_median": statistics.median(latencies)

@@ -10,6 +10,7 @@ import json
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,6 +23,8 @@ from .supervisor import Cluster, ClusterConfig, ClusterError
 EXIT_OK = 0
 EXIT_UNSAFE = 1
 EXIT_USAGE = 2
+#: Random transactions stop this many epochs before the end of a run.
+DRAIN_EPOCHS = 4
 
 
 class _Progress:
@@ -58,6 +61,12 @@ def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
             epoch = cluster.current_epoch()
             if epoch > epochs:
                 break
+            if epoch > epochs - DRAIN_EPOCHS and cluster.tx_rate > 0:
+                # Stop new random transactions so every acknowledged one can be
+                # final by the end (a block is final about two epochs after it
+                # is proposed).
+                cluster.set_tx_rate(0)
+                print(f"  epoch {epoch}: random transactions stopped", file=out)
             if scenario is not None:
                 for step in scenario.due(epoch, steps_done):
                     steps_done += 1
@@ -84,7 +93,7 @@ def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
         "config": {**config.public(), "epochs": epochs},
         "scenario": scenario.name if scenario else None,
         "nodes": [node_report(r, *statuses[r.id]) for r in records],
-        "transactions": {"acknowledged": acknowledged},
+        "transactions": _transactions(records, acknowledged),
         "safety": {"consistent": not violations, "violations": violations},
         "metrics": {**metrics(records, epochs),
                     "duration_s": round(time.time() - started, 3),
@@ -97,6 +106,19 @@ def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
         print(f"report written to {report_path}", file=out)
     cluster.cleanup()
     return EXIT_OK if not violations else EXIT_UNSAFE
+
+
+def _transactions(records: list[Any], acknowledged: list[str]) -> dict[str, Any]:
+    """Where each acknowledged transaction ended up, on the longest final chain."""
+    longest = max(records, key=lambda r: len(r.finalized))
+    final = [t for b in longest.finalized for t in b.tx_ids]
+    counted = Counter(final)
+    return {
+        "acknowledged": acknowledged,
+        "finalized": len(final),
+        "not_final": sorted(set(acknowledged) - set(final)),
+        "duplicated": sorted(t for t, c in counted.items() if c > 1),
+    }
 
 
 def _progress_line(cluster: Cluster, epoch: int) -> str:

@@ -289,6 +289,10 @@ class Cluster:
                 return reply["id"]
         raise ClusterError("no live node accepted the transaction", 503)
 
+    @property
+    def tx_rate(self) -> float:
+        return self._tx_rate
+
     def set_tx_rate(self, rate: float) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (
                 math.isfinite(rate) and 0 <= rate <= 1000):

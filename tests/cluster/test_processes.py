@@ -1,0 +1,205 @@
+"""Real node processes over TCP: agreement, crashes, recovery, hostile bytes.
+
+Each test runs a short cluster with a small Δ. Every process is reaped by the
+``cluster`` fixture's finalizer even when an assertion fails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import struct
+
+import pytest
+
+from backend.cluster import Cluster, ClusterConfig, ClusterError
+from backend.cluster.audit import check_safety, read_store
+from backend.cluster.headless import run
+from backend.cluster.scenario import parse
+from tests.conftest import wait_for
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+    made: list[Cluster] = []
+
+    def make(**kwargs) -> Cluster:
+        kwargs.setdefault("delta", 0.05)
+        cluster = Cluster(ClusterConfig(data_dir=str(tmp_path / f"c{len(made)}"),
+                                        **kwargs))
+        made.append(cluster)
+        cluster.start()
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.stop()
+        for handle in cluster.nodes.values():
+            assert handle.proc is None or handle.proc.poll() is not None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _report(tmp_path, nodes, epochs=12, scenario=None, **config):
+    path = tmp_path / "report.json"
+    config.setdefault("delta", 0.05)
+    code = run(ClusterConfig(nodes=nodes, **config), epochs, scenario, str(path),
+               out=io.StringIO())
+    return code, json.loads(path.read_text())
+
+
+def _chains(report):
+    return {n["id"]: [b["hash"] for b in n["finalized"]] for n in report["nodes"]}
+
+
+def _prefix_consistent(chains):
+    values = list(chains.values())
+    return all(a[:len(b)] == b[:len(a)] for a in values for b in values)
+
+
+@pytest.mark.parametrize("nodes", [3, 5, 7])
+def test_n_nodes_agree_on_one_finalized_chain(tmp_path, nodes):
+    code, report = _report(tmp_path, nodes, epochs=12,
+                           delta=0.05 if nodes < 7 else 0.08)
+    assert code == 0
+    assert report["safety"]["consistent"]
+    chains = _chains(report)
+    assert _prefix_consistent(chains)
+    assert min(len(c) for c in chains.values()) >= 8
+    last = report["nodes"][0]["justification"]
+    assert last["parent"]["epoch"] == last["block"]["epoch"] - 1
+    assert last["child"]["epoch"] == last["block"]["epoch"] + 1
+
+
+def test_f_crashed_nodes_and_the_rest_keep_finalizing(tmp_path):
+    scenario = parse({"name": "f", "steps": [
+        {"epoch": 3, "action": "crash", "node": 1},
+        {"epoch": 3, "action": "crash", "node": 3}]})
+    code, report = _report(tmp_path, 5, epochs=24, scenario=scenario, leader="hash")
+    assert code == 0
+    for node in report["nodes"]:
+        if node["id"] in (1, 3):
+            assert node["status"] == "crashed"
+            continue
+        late = [b for b in node["finalized"] if b["epoch"] > 6]
+        assert len(late) >= 3, f"n{node['id']} stopped finalizing after the crashes"
+
+
+def test_round_robin_with_nodes_1_and_3_crashed_finalizes_nothing_after(tmp_path):
+    """PROTOCOL.md corner case 7, on real processes."""
+    scenario = parse({"name": "rr", "steps": [
+        {"epoch": 2, "action": "crash", "node": 1},
+        {"epoch": 2, "action": "crash", "node": 3}]})
+    code, report = _report(tmp_path, 5, epochs=14, scenario=scenario)
+    assert code == 0
+    for node in report["nodes"]:
+        assert all(b["epoch"] <= 3 for b in node["finalized"])
+    assert any(b["epoch"] > 6 for b in report["nodes"][1]["notarized"])
+
+
+def test_restarted_node_catches_up_and_never_voted_twice_in_an_epoch(tmp_path):
+    scenario = parse({"name": "recover", "steps": [
+        {"epoch": 4, "action": "crash", "node": 2},
+        {"epoch": 8, "action": "restart", "node": 2}]})
+    code, report = _report(tmp_path, 5, epochs=20, scenario=scenario, leader="hash",
+                           tx_rate=5)
+    assert code == 0
+    chains = _chains(report)
+    assert _prefix_consistent(chains)
+    longest = max(len(c) for c in chains.values())
+    assert len(chains[2]) >= longest - 2
+    restarted = report["nodes"][1]
+    assert restarted["restarts"] == 1
+    epochs = [v["epoch"] for v in restarted["votes"]]
+    assert len(epochs) == len(set(epochs))
+    assert any(e > 8 for e in epochs), "the restarted node never voted again"
+
+
+def test_acknowledged_transactions_are_final_exactly_once(tmp_path):
+    scenario = parse({"name": "tx", "steps": [
+        {"epoch": 2, "action": "transaction", "sender": 1, "receiver": 2,
+         "amount": 5},
+        {"epoch": 3, "action": "transaction", "sender": 3, "receiver": 1,
+         "amount": 0.5, "node": 4}]})
+    code, report = _report(tmp_path, 5, epochs=14, scenario=scenario, tx_rate=20)
+    assert code == 0
+    txs = report["transactions"]
+    assert len(txs["acknowledged"]) > 20
+    assert txs["not_final"] == []
+    assert txs["duplicated"] == []
+    for node in report["nodes"]:
+        ids = [t for b in node["finalized"] for t in b["txs"]]
+        assert len(ids) == len(set(ids))
+        assert set(txs["acknowledged"]) <= set(ids)
+
+
+def test_transaction_goes_to_another_node_when_the_chosen_one_is_down(make_cluster):
+    cluster = make_cluster(nodes=3)
+    wait_for(lambda: cluster.current_epoch() >= 1, what="epoch 1")
+    cluster.crash(2)
+    tx = cluster.submit(1, 2, 3, node=2)
+    assert tx in cluster.acknowledged
+    with pytest.raises(ClusterError) as err:
+        cluster.crash(2)
+    assert err.value.status == 409
+    with pytest.raises(ClusterError) as err:
+        cluster.crash(9)
+    assert err.value.status == 404
+
+
+def test_crash_kills_the_real_process_and_stop_leaves_no_orphans(make_cluster):
+    cluster = make_cluster(nodes=3)
+    pid = cluster.nodes[2].pid
+    assert _pid_alive(pid)
+    cluster.crash(2)
+    assert not _pid_alive(pid)
+    cluster.restart(2)
+    new_pid = cluster.nodes[2].pid
+    assert new_pid != pid and _pid_alive(new_pid)
+    pids = [h.pid for h in cluster.nodes.values()]
+    cluster.stop()
+    assert not any(_pid_alive(p) for p in pids)
+
+
+def _frames_dropped(events):
+    return sum(1 for e in events if e.get("type") == "dropped_frame")
+
+
+def test_garbage_and_oversized_frames_leave_the_node_running(make_cluster):
+    cluster = make_cluster(nodes=3)
+    events: list[dict] = []
+    cluster.subscribe(events.append)
+    target = cluster.nodes[1]
+    wait_for(lambda: cluster.nodes[1].finalized_height >= 2, what="first blocks")
+    for payload in (
+        os.urandom(5000),                                  # random bytes
+        struct.pack(">I", 1 << 31) + b"x",                 # huge length prefix
+        struct.pack(">I", 50) + b"{",                      # truncated frame
+        _frame({"type": "hello", "node": 2}) + _frame({"m": {"type": "vote"},
+                                                       "st": 0}),
+        _frame({"type": "hello", "node": 2}) + _frame([1, 2, 3]) * 40,
+    ):
+        with socket.create_connection(("127.0.0.1", target.port)) as conn:
+            conn.sendall(payload)
+    wait_for(lambda: _frames_dropped(events) >= 3, what="dropped frames reported")
+    assert target.proc.poll() is None
+    height = cluster.nodes[1].finalized_height
+    wait_for(lambda: cluster.nodes[1].finalized_height >= height + 3,
+             what="finalizing after the garbage")
+    records = [read_store(i, h.store) for i, h in cluster.nodes.items()]
+    assert check_safety(records) == []
+
+
+def _frame(value) -> bytes:
+    body = json.dumps(value).encode()
+    return struct.pack(">I", len(body)) + body

@@ -1,0 +1,25 @@
+"""Shared test set-up: the project root on sys.path, and deadline waits."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float = 30.0,
+             what: str = "condition") -> object:
+    """Poll ``condition`` until it is truthy; fail the test past the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.02)

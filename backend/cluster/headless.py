@@ -56,6 +56,8 @@ def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
           f"{config.leader} leaders, {epochs} epochs, seed {config.seed}", file=out)
     try:
         cluster.start()
+        print("pids: " + " ".join(f"n{h.id}={h.pid}" for h in cluster.nodes.values()),
+              file=out, flush=True)
         last_epoch = 0
         while True:
             epoch = cluster.current_epoch()

@@ -177,6 +177,19 @@ class Streamlet:
         self._accept_tx(tx, out, spread=True)
         return out
 
+    def rebroadcast_pool(self) -> Output:
+        """Send every pending transaction to every peer again.
+
+        Called once after a restart: a transaction this node acknowledged just
+        before it was killed may have reached only its store, not its peers.
+        """
+        out = Output()
+        for tx in self.pool.values():
+            message = TxMessage(tx)
+            self._seen[message.id] = self.epoch
+            out.send.append(Send(self.peers, message))
+        return out
+
     def on_peer_connected(self, peer: int) -> Output:
         """A link to ``peer`` came up: ask it for what this node may have missed."""
         out = Output()

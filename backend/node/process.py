@@ -326,6 +326,8 @@ class NodeProcess:
                        "finalized_height": self.core.finalized_height})
             if self._clock_task is None:
                 self._clock_task = asyncio.ensure_future(self._clock())
+                if self.restored:
+                    self.carry_out(self.core.rebroadcast_pool())
         elif kind == "peers":
             self._set_peers(cmd["peers"])
         elif kind == "tx":

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="random transactions per second (default 0)")
     parser.add_argument("--scenario", help="a scenario file (JSON, see scenarios/)")
     parser.add_argument("--report", help="headless: write a JSON report here")
+    parser.add_argument("--chaos", type=float, metavar="SECONDS",
+                        help="headless: kill and restart up to f random nodes for "
+                        "SECONDS, then audit every store")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000,
@@ -50,8 +53,14 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    if args.headless:
+    if args.chaos is not None and not args.headless:
+        print("error: --chaos needs --headless", file=sys.stderr)
+        return 2
+    if args.headless and args.chaos is not None:
+        from backend.cluster.chaos import main_from_args
+    elif args.headless:
         from backend.cluster.headless import main_from_args
+    if args.headless:
 
         try:
             return main_from_args(args)

@@ -31,7 +31,8 @@ def test_frames_survive_any_split_of_the_byte_stream(values, chunk):
 
 def test_several_frames_in_one_read_are_all_returned():
     decoder = FrameDecoder()
-    assert decoder.feed(encode(1) + encode({"a": 2}) + encode([3])) == [1, {"a": 2}, [3]]
+    stream = encode(1) + encode({"a": 2}) + encode([3])
+    assert decoder.feed(stream) == [1, {"a": 2}, [3]]
 
 
 def test_partial_frame_waits_for_the_rest():

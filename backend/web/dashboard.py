@@ -1,0 +1,344 @@
+"""The dashboard's service: one cluster, its observer, and the relay to the pages.
+
+The cluster calls back from its own relay thread once per node event. Those
+callbacks only append to an inbox; one background task of the Socket.IO
+server wakes every ``batch_interval_s``, folds what arrived into the observer
+and emits it to every page as one ``batch`` (never one emit per event: a page
+doing one D3 update per event falls behind by seconds at a few thousand
+events per second, see STACK.md).
+
+Batches carry a sequence number, and so does the ``snapshot`` a page gets when
+it connects. Both are produced under the same lock, so a page applies the
+snapshot and then exactly the batches that follow it; one that sees a gap asks
+for a new snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from backend.core.leader import leader_of
+
+from .observer import MESSAGE_TYPES, Observer
+from .scenarios import ScenarioPlayer, play_step
+
+log = logging.getLogger(__name__)
+
+#: The settings a cluster is built from, as ClusterConfig takes them.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "nodes": 5, "delta": 1.0, "leader": "round-robin", "echo": True, "seed": 0,
+    "tx_rate": 0.0, "trace_messages": True, "data_dir": None,
+}
+
+
+def make_cluster(settings: dict[str, Any]) -> Any:
+    """Build the real cluster of node processes (not started)."""
+    from backend.cluster import Cluster, ClusterConfig
+
+    return Cluster(ClusterConfig(**settings))
+
+
+class Inbox:
+    """Events handed over from the cluster's thread, bounded.
+
+    Protocol events are needed to keep the view right, so they get a large
+    cap and an overflow counter; message traces ("send"/"deliver") are only
+    animation, so only the newest ``max_messages`` are kept.
+    """
+
+    def __init__(self, max_events: int = 200_000, max_messages: int = 4_000) -> None:
+        self._events: deque[tuple[int, dict[str, Any]]] = deque()
+        self._messages: deque[tuple[int, dict[str, Any]]] = deque(
+            maxlen=max_messages)
+        self.max_events = max_events
+        self.overflow = 0
+        self.dropped_messages = 0
+
+    def push(self, generation: int, event: dict[str, Any]) -> None:
+        if event.get("type") in MESSAGE_TYPES:
+            if len(self._messages) == self._messages.maxlen:
+                self.dropped_messages += 1
+            self._messages.append((generation, event))
+        elif len(self._events) < self.max_events:
+            self._events.append((generation, event))
+        else:
+            self.overflow += 1
+
+    def drain(self, generation: int, most_messages: int
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+        """Take everything queued for ``generation``.
+
+        Returns (events, message traces, message traces dropped): at most
+        ``most_messages`` traces leave per batch, the newest ones.
+        """
+        events = _take(self._events, generation)
+        messages = _take(self._messages, generation)
+        dropped = max(0, len(messages) - most_messages)
+        if dropped:
+            messages = messages[dropped:]
+            self.dropped_messages += dropped
+        return events, messages, dropped
+
+
+def _take(queue: deque[tuple[int, dict[str, Any]]], generation: int
+          ) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(len(queue)):
+        gen, event = queue.popleft()  # popleft is atomic: safe across threads
+        if gen == generation:
+            out.append(event)
+    return out
+
+
+class Dashboard:
+    """Owns the running cluster and everything the web layer shows of it."""
+
+    def __init__(self, socketio: Any, cluster_factory: Callable[[dict], Any],
+                 settings: dict[str, Any], *, batch_interval_s: float = 0.05,
+                 messages_per_batch: int = 400, heartbeat_s: float = 1.0,
+                 snapshot_epochs: int = 60) -> None:
+        self.socketio = socketio
+        self.cluster_factory = cluster_factory
+        self.settings = {**DEFAULT_SETTINGS, **settings}
+        self.batch_interval_s = batch_interval_s
+        self.messages_per_batch = messages_per_batch
+        self.heartbeat_s = heartbeat_s
+        self.snapshot_epochs = snapshot_epochs
+
+        self.cluster: Any = None
+        self.observer = Observer(self.settings["nodes"])
+        self.inbox = Inbox()
+        self.generation = 0
+        self.seq = 0
+        self._unsubscribe: Callable[[], None] | None = None
+        # _view guards the observer, the sequence number and the emits;
+        # _control serialises starting, stopping and reconfiguring clusters.
+        self._view = threading.RLock()
+        self._control = threading.RLock()
+        self._relay_task: Any = None
+        #: A scenario being played on the first cluster (server.py sets it).
+        self.player: ScenarioPlayer | None = None
+        self._stopping = False
+        self._last_emit = 0.0
+
+    # --- lifecycle -----------------------------------------------------
+
+    def start(self) -> None:
+        """Start the cluster and the relay task (once)."""
+        with self._control:
+            self._start_cluster()
+            if self._relay_task is None:
+                self._relay_task = self.socketio.start_background_task(
+                    self._relay_loop)
+            if self.player is not None:
+                self.socketio.start_background_task(self._play_loop,
+                                                    self.player)
+
+    def _start_cluster(self) -> None:
+        cluster = self.cluster_factory(dict(self.settings))
+        with self._view:
+            self.generation += 1
+            generation = self.generation
+            self.observer = Observer(self.settings["nodes"])
+            self.cluster = cluster
+        self._unsubscribe = cluster.subscribe(
+            lambda event: self.inbox.push(generation, event))
+        cluster.start()
+        self._refresh_nodes()
+        log.info("cluster started: %s", _describe(self.settings))
+
+    def _stop_cluster(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.cluster is not None:
+            self.cluster.stop()
+
+    def reconfigure(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Replace the cluster with one built from ``settings``; pages reset."""
+        with self._control:
+            self.player = None  # a scenario was written for the first cluster
+            self._stop_cluster()
+            self.settings = {**self.settings, **settings}
+            self._start_cluster()
+            snapshot = self.snapshot()
+            with self._view:
+                self.socketio.emit("snapshot", snapshot)
+        return self.state()
+
+    def shutdown(self) -> None:
+        """Stop relaying and stop the cluster: no node process is left."""
+        self._stopping = True
+        with self._control:
+            self._stop_cluster()
+
+    # --- controls ------------------------------------------------------
+
+    def crash(self, node_id: int) -> None:
+        with self._control:
+            self.cluster.crash(node_id)
+            self._refresh_nodes()
+
+    def restart(self, node_id: int) -> None:
+        with self._control:
+            self.cluster.restart(node_id)
+            self._refresh_nodes()
+
+    def submit(self, sender: int, receiver: int, amount: float) -> str:
+        with self._control:
+            tx_id = self.cluster.submit(sender, receiver, amount)
+        with self._view:
+            self.observer.track_submitted(tx_id, sender, receiver, amount,
+                                          time.time())
+        return tx_id
+
+    def set_tx_rate(self, rate: float) -> None:
+        with self._control:
+            self.cluster.set_tx_rate(rate)
+            self.settings["tx_rate"] = rate
+
+    def _refresh_nodes(self) -> None:
+        """Copy pids and states from the cluster's table into the view."""
+        status = self.cluster.status()
+        with self._view:
+            for node in status.get("nodes", ()):
+                self.observer.set_node_status(node)
+
+    # --- queries -------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """GET /api/state: configuration, epoch, leader and every node."""
+        status = self.cluster.status()
+        now = time.time()
+        with self._view:
+            nodes = []
+            for node in status.get("nodes", ()):
+                view = self.observer.nodes.get(node["id"])
+                height = max(node.get("finalized_height") or 0,
+                             view.finalized_height if view else 0)
+                started = node.get("started_at")
+                running = node.get("status") == "running" and started
+                nodes.append({
+                    "id": node["id"], "status": node.get("status"),
+                    "pid": node.get("pid"), "port": node.get("port"),
+                    "finalized_height": height,
+                    "restarts": node.get("restarts", 0), "started_at": started,
+                    "uptime_s": round(now - started, 3) if running else None,
+                })
+            safety = self.observer.safety()
+        return {
+            "config": status.get("config", {}), "epoch": status.get("epoch"),
+            "leader": status.get("leader"), "genesis": status.get("genesis"),
+            "epoch_seconds": status.get("epoch_seconds"), "nodes": nodes,
+            "safety": safety,
+        }
+
+    def transaction(self, tx_id: str) -> dict[str, Any] | None:
+        with self._view:
+            record = self.observer.txs.get(tx_id)
+            return dict(record) if record is not None else None
+
+    def block(self, block_hash: str) -> dict[str, Any] | None:
+        with self._view:
+            block = self.observer.block_json(block_hash)
+            if block is None:
+                return None
+            return {**block, "why": self.observer.why(block_hash)}
+
+    def clock(self) -> dict[str, Any]:
+        """The epoch now and who leads it and the next few epochs."""
+        epoch = self.cluster.current_epoch()
+        n, policy = self.settings["nodes"], self.settings["leader"]
+        leaders = {e: leader_of(e, n, policy) for e in range(max(epoch, 1),
+                                                               epoch + 4)}
+        return {"epoch": epoch, "leader": leaders[max(epoch, 1)],
+                "leaders": leaders, "t": time.time()}
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a page needs when it connects: the whole current picture."""
+        status = self.cluster.status()
+        clock = self.clock()
+        with self._view:
+            snap = self.observer.snapshot(epochs=self.snapshot_epochs)
+            snap.update(
+                seq=self.seq, generation=self.generation,
+                config=status.get("config", {}), genesis=status.get("genesis"),
+                epoch_seconds=status.get("epoch_seconds"), clock=clock,
+                settings=_public(self.settings), t=time.time(),
+            )
+            return snap
+
+    def emit_snapshot(self, to: str | None = None) -> None:
+        """Send the snapshot to one page (``to`` = its sid) or to all."""
+        with self._view:
+            snap = self.snapshot()
+            self.socketio.emit("snapshot", snap, to=to)
+
+    # --- the scenario player and the relay ------------------------------
+
+    def _play_loop(self, player: ScenarioPlayer) -> None:
+        while not self._stopping and not player.finished:
+            self.socketio.sleep(self.batch_interval_s)
+            with self._control:
+                if self.player is not player:
+                    return
+                for step in player.due(self.cluster.current_epoch()):
+                    line = play_step(self.cluster, step)
+                    log.info("scenario %s: %s", player.name, line)
+                    self.inbox.push(self.generation, {
+                        "node": 0, "type": "scenario", "text": line,
+                        "action": step["action"], "epoch": step["epoch"],
+                        "t": time.time()})
+                    self._refresh_nodes()
+
+
+    def _relay_loop(self) -> None:
+        while not self._stopping:
+            self.socketio.sleep(self.batch_interval_s)
+            try:
+                self.relay_once()
+            except Exception:
+                # One bad event must not stop the page updates for good.
+                log.exception("relay: batch failed")
+
+    def relay_once(self) -> int:
+        """Fold what the inbox holds into the view and emit it as one batch."""
+        if self.cluster is None:
+            return 0
+        clock = self.clock()
+        with self._view:
+            events, messages, dropped = self.inbox.drain(
+                self.generation, self.messages_per_batch)
+            now = time.time()
+            if not events and not messages and now - self._last_emit < self.heartbeat_s:
+                return 0
+            for event in events:
+                try:
+                    self.observer.apply(event)
+                except (KeyError, TypeError, ValueError, IndexError):
+                    # A malformed event costs its own update, not the batch.
+                    log.exception("relay: could not fold %.200r", event)
+            self.seq += 1
+            self._last_emit = now
+            batch = {
+                "seq": self.seq, "generation": self.generation,
+                "events": [e for e in events if e.get("type") != "tally"],
+                "messages": messages, "dropped_messages": dropped,
+                "clock": clock, "safety_ok": self.observer.violation_count == 0,
+                "t": now,
+            }
+            self.socketio.emit("batch", batch)
+            return len(events) + len(messages)
+
+
+def _public(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k != "data_dir"}
+
+
+def _describe(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(_public(settings).items()))

@@ -68,6 +68,8 @@ class ClusterConfig:
     tx_rate: float = 0.0
     trace_messages: bool = False
     data_dir: str | None = None
+    #: Heights of finalized blocks each node keeps in memory (the store keeps all).
+    keep_heights: int = 256
 
     def validate(self) -> None:
         if isinstance(self.nodes, bool) or not isinstance(self.nodes, int):
@@ -78,6 +80,9 @@ class ClusterConfig:
             raise ClusterError("delta must be a number of seconds")
         if not (math.isfinite(self.delta) and 0.001 <= self.delta <= 60):
             raise ClusterError("delta must be between 0.001 and 60 seconds")
+        if isinstance(self.keep_heights, bool) or not isinstance(
+                self.keep_heights, int) or not 8 <= self.keep_heights <= 1_000_000:
+            raise ClusterError("keep_heights must be an integer of at least 8")
         if self.leader not in POLICIES:
             raise ClusterError(f"leader must be one of {', '.join(POLICIES)}")
         if not (math.isfinite(self.tx_rate) and 0 <= self.tx_rate <= 1000):
@@ -384,7 +389,8 @@ class Cluster:
                "--nodes", str(self.config.nodes), "--delta", repr(self.config.delta),
                "--leader", self.config.leader, "--store", str(handle.store),
                "--control-port", str(self.control_port), "--host", self.config.host,
-               "--seed", str(self.config.seed)]
+               "--seed", str(self.config.seed),
+               "--keep-heights", str(self.config.keep_heights)]
         if not self.config.echo:
             cmd.append("--no-echo")
         if self.config.trace_messages:

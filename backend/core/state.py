@@ -54,6 +54,10 @@ class Config:
     max_pool: int = 100_000
     #: Most blocks with a vote tally; votes for further unknown blocks are dropped.
     max_vote_entries: int = 20_000
+    #: Blocks this far below the finalized height leave memory (not the store).
+    keep_heights: int = 256
+    #: Proposals for epochs this far behind the current one are ignored.
+    late_proposal_epochs: int = 16
     #: Votes for blocks never seen are forgotten after this many epochs.
     stale_vote_epochs: int = 16
 
@@ -97,6 +101,8 @@ class Streamlet:
         self.last_vote_extended_height = 0
         self.last_proposed_epoch = 0
 
+        # Everything below this height has left memory; the store keeps it.
+        self.pruned_height = 0
         self.finalized: list[str] = []
         self.finalized_epoch: dict[str, int] = {}
         self.finalized_txs: set[str] = set()
@@ -117,9 +123,13 @@ class Streamlet:
         return self.finalized[-1] if self.finalized else GENESIS.hash
 
     def chain(self, tip: str) -> list[Block]:
-        """Blocks from genesis (excluded) to ``tip``, oldest first."""
+        """Blocks from genesis (excluded) to ``tip``, oldest first.
+
+        Only the blocks still in memory: a long run's chain starts at
+        :attr:`pruned_height`.
+        """
         out = []
-        while tip != GENESIS.hash:
+        while tip != GENESIS.hash and tip in self.blocks:
             block = self.blocks[tip]
             out.append(block)
             tip = block.parent
@@ -279,6 +289,10 @@ class Streamlet:
             self._reject(out, "propose", f"n{block.proposer} is not the leader of "
                          f"epoch {block.epoch} (n{leader} is)", block.hash)
             return
+        if block.epoch < self.epoch - self.config.late_proposal_epochs:
+            self._reject(out, "propose", f"epoch {block.epoch} is long past",
+                         block.hash)
+            return
         if block.epoch > self.epoch + self.config.max_future_epochs:
             self._reject(out, "propose", f"epoch {block.epoch} is too far ahead",
                          block.hash)
@@ -288,8 +302,9 @@ class Streamlet:
             self._reject(out, "propose", "a second proposal in the same epoch",
                          block.hash)
             return
-        if first is None and block.epoch >= self.epoch:
-            # Kept until its epoch starts if it is early (corner case 9).
+        if first is None:
+            # Kept until its epoch starts if it is early (corner case 9); a
+            # late one is kept too, so one epoch adds one block at most.
             self.first_proposal[block.epoch] = block
         self._add_block(block, out)
         self._try_vote(out)
@@ -339,18 +354,21 @@ class Streamlet:
         return any(i in in_chain for i in ids)
 
     def _txs_in_chain(self, tip: str) -> _Union:
-        """Transaction ids already in the chain ending at ``tip``."""
+        """Transaction ids already in the chain ending at ``tip``.
+
+        The walk stops at the first finalized block; every finalized
+        transaction counts as in the chain, even for a block on a fork that
+        leaves the finalized chain lower down: such a block must not carry a
+        transaction that is already final either (PROTOCOL.md, case 12).
+        """
         recent: set[str] = set()
-        while tip != GENESIS.hash and tip not in self.finalized_epoch:
+        while tip in self.blocks and tip not in self.finalized_epoch:
             block = self.blocks[tip]
+            if block.height == 0:
+                break
             recent.update(block.tx_ids)
             tip = block.parent
-        if tip == self.finalized_tip:
-            return _Union(recent, self.finalized_txs)
-        # The chain leaves the finalized one below its tip: a fork nobody can
-        # vote for any more, so counting its shared prefix slowly is fine.
-        shared = {i for block in self.chain(tip) for i in block.tx_ids}
-        return _Union(recent, shared)
+        return _Union(recent, self.finalized_txs)
 
     # --- notarize and finalize -----------------------------------------
 
@@ -426,8 +444,8 @@ class Streamlet:
         path = []
         tip = middle.hash
         while tip != self.finalized_tip:
-            block = self.blocks[tip]
-            if block.height <= self.finalized_height:
+            block = self.blocks.get(tip)
+            if block is None or block.height <= self.finalized_height:
                 out.events.append({
                     "type": "safety_violation", "block": middle.hash,
                     "detail": f"b{middle.epoch} conflicts with the finalized chain",
@@ -448,6 +466,7 @@ class Streamlet:
             "blocks": [b.summary() for b in path], "justification": list(triple),
             "height": self.finalized_height,
         })
+        self._prune_below(self.finalized_height - self.config.keep_heights)
 
     # --- blocks and catch-up ----------------------------------------------
 
@@ -563,6 +582,29 @@ class Streamlet:
             self._seen[message.id] = self.epoch
             out.send.append(Send(self.peers, message))
 
+    def _prune_below(self, height: int) -> None:
+        """Drop blocks lower than ``height`` from memory; the store keeps them.
+
+        Only blocks below a finalized one go, so nothing that can still be
+        voted on, notarized or finalized is forgotten (Theorem 12: nothing
+        that conflicts with a final block can become final).
+        """
+        if height <= self.pruned_height + 32:
+            return  # prune in steps, not on every finalization
+        old = [h for h, b in self.blocks.items() if 0 < b.height < height]
+        for h in old:
+            del self.blocks[h]
+            self.children.pop(h, None)
+            self.votes.pop(h, None)
+            self._vote_seen_epoch.pop(h, None)
+            self.notarized.discard(h)
+            self.chained.discard(h)
+            self.finalized_epoch.pop(h, None)
+            self.orphans.pop(h, None)
+        self.children[GENESIS.hash] = [
+            c for c in self.children.get(GENESIS.hash, ()) if c in self.blocks]
+        self.pruned_height = height
+
     def _reject(self, out: Output, kind: str, reason: str, ref: str) -> None:
         out.events.append({"type": "rejected", "kind": kind, "reason": reason,
                            "ref": ref})
@@ -572,7 +614,8 @@ class Streamlet:
         horizon = self.epoch - self.config.stale_vote_epochs
         if horizon <= 0:
             return
-        for epoch in [e for e in self.first_proposal if e < self.epoch - 1]:
+        late = self.epoch - self.config.late_proposal_epochs
+        for epoch in [e for e in self.first_proposal if e < late]:
             del self.first_proposal[epoch]
         self._vote_decided = {e for e in self._vote_decided if e >= self.epoch - 1}
         self._seen = {k: e for k, e in self._seen.items() if e >= horizon}

@@ -29,12 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", action="store_true",
                         help="report every message sent and delivered")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep-heights", type=int, default=256,
+                        help="finalized heights kept in memory (the store keeps all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(message)s")
     node = NodeProcess(args.id, args.nodes, args.delta, args.leader, args.store,
                        args.control_port, host=args.host, echo=not args.no_echo,
-                       trace=args.trace, seed=args.seed)
+                       trace=args.trace, seed=args.seed,
+                       keep_heights=args.keep_heights)
     asyncio.run(node.run())
     return 0
 

@@ -29,12 +29,15 @@ from typing import Any
 from backend.core import (
     Config,
     Streamlet,
+    SyncRequest,
+    SyncResponse,
     Transaction,
     WireError,
     message_from_wire,
 )
 from backend.core.chain import check_amount
-from backend.core.output import Output
+from backend.core.messages import MAX_SYNC_BLOCKS
+from backend.core.output import Output, Send
 
 from .framing import FrameDecoder, FrameTooLarge, encode
 from .store import Store
@@ -127,7 +130,8 @@ class NodeProcess:
 
     def __init__(self, node_id: int, n: int, delta_s: float, leader: str,
                  store_path: str, control_port: int, host: str = "127.0.0.1",
-                 echo: bool = True, trace: bool = False, seed: int = 0) -> None:
+                 echo: bool = True, trace: bool = False, seed: int = 0,
+                 keep_heights: int = 256) -> None:
         self.id = node_id
         self.n = n
         self.delta_s = delta_s
@@ -135,7 +139,8 @@ class NodeProcess:
         self.host = host
         self.control_port = control_port
         self.trace = trace
-        self.config = Config(n=n, leader=leader, echo=echo)
+        self.config = Config(n=n, leader=leader, echo=echo,
+                             keep_heights=keep_heights)
         self.store = Store(store_path)
         self.restored = not self.store.is_empty()
         if self.restored:
@@ -275,8 +280,22 @@ class NodeProcess:
             self.emit({"type": "deliver", "msg": message.id, "kind": _kind(message),
                        "via": via, "origin": origin, "echo": origin != via,
                        "sent_t": sent_t})
-        self.carry_out(self.core.on_message(message, via))
+        if (isinstance(message, SyncRequest)
+                and message.from_height < self.core.pruned_height):
+            self._sync_from_store(message)
+        else:
+            self.carry_out(self.core.on_message(message, via))
         return True
+
+    def _sync_from_store(self, request: SyncRequest) -> None:
+        """Answer a peer that is behind the blocks the core keeps in memory."""
+        blocks, voters, more = self.store.finalized_above(request.from_height,
+                                                          MAX_SYNC_BLOCKS)
+        if not blocks:
+            return
+        response = SyncResponse(self.id, tuple(blocks), tuple(voters), more)
+        out = Output(send=[Send((request.sender,), response)])
+        self.carry_out(out)
 
     def _drop(self, count: int, reason: str) -> None:
         if count <= 0:

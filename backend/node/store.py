@@ -149,6 +149,22 @@ class Store:
         rows = self._db.execute("SELECT body FROM txs ORDER BY rowid")
         return [Transaction(*json.loads(b)) for (b,) in rows]
 
+    def finalized_above(self, height: int, limit: int) -> tuple[
+            list[Block], list[tuple[str, tuple[int, ...]]], bool]:
+        """Finalized blocks above ``height`` with their voters, for a peer that
+        is further behind than this node keeps in memory."""
+        rows = self._db.execute(
+            "SELECT b.hash, b.parent, b.epoch, b.height, b.proposer, b.txs, n.voters "
+            "FROM finalized f JOIN blocks b ON b.hash = f.block "
+            "LEFT JOIN notarized n ON n.block = f.block "
+            "WHERE b.height > ? ORDER BY b.height LIMIT ?", (height, limit + 1)
+        ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        blocks = [_block_from_row(r[:6]) for r in rows]
+        voters = [(r[0], tuple(json.loads(r[6]))) for r in rows if r[6]]
+        return blocks, voters, more
+
     def snapshot(self) -> Snapshot:
         return Snapshot(blocks=self.blocks(), votes=self.votes(),
                         proposals=self.proposals(), notarized=self.notarized(),

@@ -203,3 +203,17 @@ def test_garbage_and_oversized_frames_leave_the_node_running(make_cluster):
 def _frame(value) -> bytes:
     body = json.dumps(value).encode()
     return struct.pack(">I", len(body)) + body
+
+
+def test_node_far_behind_catches_up_from_peers_stores(make_cluster):
+    """Its peers have pruned the blocks it missed from memory (keep_heights);
+    they serve them from their SQLite stores instead."""
+    cluster = make_cluster(nodes=5, keep_heights=8, delta=0.03)
+    wait_for(lambda: cluster.nodes[1].finalized_height >= 1, what="first block")
+    cluster.crash(5)
+    wait_for(lambda: cluster.nodes[1].finalized_height >= 60, timeout_s=60,
+             what="n1 to finalize 60 blocks")
+    cluster.restart(5)
+    target = cluster.nodes[1].finalized_height
+    wait_for(lambda: cluster.nodes[5].finalized_height >= target, timeout_s=30,
+             what="n5 to catch up")

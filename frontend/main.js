@@ -1,0 +1,193 @@
+// The page: one Socket.IO connection, one model, one module per view.
+//
+// Batches are queued as they arrive and applied together once per animation
+// frame; the views then render from the model (at most ~8 times a second,
+// the clock every frame), so a burst of events never means a burst of DOM work.
+
+import { applyBatch, applySnapshot, createState, trackSubmitted } from "./model.js";
+import { createClockView } from "./views/clock.js";
+import { createInspectorView } from "./views/inspector.js";
+import { createLogView } from "./views/log.js";
+import { createNetworkView } from "./views/network.js";
+import { createTransactionsView, fieldValue } from "./views/transactions.js";
+import { createTreeView } from "./views/tree.js";
+
+const RENDER_EVERY_MS = 120;
+const $ = (selector) => document.querySelector(selector);
+const nowS = () => Date.now() / 1000;
+
+const state = createState();
+const queue = [];
+let selectedNode = null;
+let pickedBlock = null;
+let dirty = true;
+let lastRender = 0;
+let waitingForSnapshot = false;
+
+const socket = globalThis.io({ transports: ["websocket", "polling"] });
+
+/** Emit a control and resolve with its acknowledgement ({ok, ...} or {ok: false, error}). */
+function control(event, payload) {
+  if (!socket.connected) {
+    return Promise.resolve({ ok: false, error: "not connected to the server" });
+  }
+  return socket.timeout(15000).emitWithAck(event, payload)
+    .catch(() => ({ ok: false, error: "the server did not answer in time" }));
+}
+
+// --- views -------------------------------------------------------------------
+
+const network = createNetworkView($("#network"), {
+  onSelect(id) {
+    selectedNode = id;
+    dirty = true;
+  },
+});
+const tree = createTreeView($("#tree-scroll"), $("#tree"), {
+  async onPick(hash) {
+    pickedBlock = hash;
+    dirty = true;
+    const reply = await control("why", { block: hash });
+    $("#block-why").textContent = reply.ok ? reply.block.why : reply.error;
+  },
+});
+const clock = createClockView($("#clock"));
+const inspector = createInspectorView($("#inspector"), {
+  async onCrash(id) {
+    const reply = await control("crash", { node: id });
+    inspector.showError(reply.ok ? "" : reply.error);
+  },
+  async onRestart(id) {
+    inspector.showError("restarting…");
+    const reply = await control("restart", { node: id });
+    inspector.showError(reply.ok ? "" : reply.error);
+  },
+});
+const transactions = createTransactionsView($("#tx-panel"), {
+  async onSubmit(body) {
+    const reply = await control("transaction", body);
+    if (reply.ok) {
+      trackSubmitted(state, reply.id, body.sender, body.receiver, body.amount);
+      dirty = true;
+    }
+    return reply;
+  },
+  onRate(rate) {
+    return control("tx_rate", { rate });
+  },
+});
+const log = createLogView($("#event-log"));
+
+$("#show-echoes").addEventListener("change", (event) => {
+  network.setShowEchoes(event.target.checked);
+});
+
+// --- cluster settings -----------------------------------------------------------
+
+const clusterForm = $("#cluster-form");
+
+function fillClusterForm(settings) {
+  clusterForm.elements.nodes.value = settings.nodes ?? "";
+  clusterForm.elements.delta.value = settings.delta ?? "";
+  clusterForm.elements.leader.value = settings.leader ?? "round-robin";
+  clusterForm.elements.echo.checked = Boolean(settings.echo);
+}
+
+clusterForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = { leader: clusterForm.elements.leader.value,
+                 echo: clusterForm.elements.echo.checked };
+  for (const name of ["nodes", "delta"]) {
+    const value = fieldValue(clusterForm.elements[name].value);
+    if (value !== undefined) body[name] = value;
+  }
+  $("#cluster-error").textContent = "starting a new cluster…";
+  const reply = await control("cluster", body);
+  $("#cluster-error").textContent = reply.ok ? "" : reply.error;
+});
+
+// --- status badges -------------------------------------------------------------
+
+function renderBadges() {
+  const safety = $("#safety");
+  const s = state.safety;
+  if (!state.ready) return;
+  if (s.ok) {
+    safety.className = "badge ok";
+    safety.textContent = `safety ✓ finalized chains agree (height ${s.final_height ?? 0})`;
+  } else {
+    safety.className = "badge bad";
+    const last = s.violations?.at(-1);
+    safety.textContent = `SAFETY VIOLATION: ${last ? last.detail : "see the log"}`;
+  }
+  const skipped = network.notDrawn();
+  $("#network-note").textContent = skipped
+    ? `Click a node to inspect it. ${skipped} messages were too many to draw.`
+    : "Click a node to inspect it.";
+}
+
+// --- the connection ------------------------------------------------------------
+
+socket.on("connect", () => {
+  $("#connection").className = "badge ok";
+  $("#connection").textContent = "live";
+});
+socket.on("disconnect", () => {
+  $("#connection").className = "badge bad";
+  $("#connection").textContent = "disconnected: retrying";
+});
+socket.on("snapshot", (snap) => {
+  const newCluster = snap.generation !== state.generation;
+  applySnapshot(state, snap, nowS());
+  queue.length = 0;
+  waitingForSnapshot = false;
+  if (newCluster) {
+    network.reset();
+    tree.reset();
+    fillClusterForm(snap.settings ?? {});
+    transactions.setRate(snap.settings?.tx_rate ?? 0);
+    if (!state.nodes.has(selectedNode)) selectedNode = null;
+  }
+  dirty = true;
+});
+socket.on("batch", (batch) => {
+  queue.push(batch);
+});
+socket.on("error", (err) => {
+  // Acknowledged controls show their own error where they were made; this
+  // catches the rest.
+  console.warn("server:", err && err.error);
+});
+
+// --- the frame loop ----------------------------------------------------------------
+
+function frame(time) {
+  if (queue.length && !waitingForSnapshot) {
+    const now = nowS();
+    for (const batch of queue.splice(0)) {
+      const result = applyBatch(state, batch, now);
+      if (result.needSnapshot) {
+        waitingForSnapshot = true;
+        socket.emit("snapshot");
+        break;
+      }
+      dirty = dirty || result.applied;
+    }
+  }
+  if (state.ready) clock.render(state, nowS());
+  if (dirty && time - lastRender >= RENDER_EVERY_MS) {
+    dirty = false;
+    lastRender = time;
+    network.render(state, selectedNode);
+    tree.render(state, pickedBlock);
+    inspector.render(state, selectedNode, nowS());
+    transactions.render(state);
+    log.render(state);
+    renderBadges();
+  } else if (selectedNode != null && time - lastRender >= 1000) {
+    inspector.render(state, selectedNode, nowS());  // keeps the uptime ticking
+    lastRender = time;
+  }
+  requestAnimationFrame(frame);
+}
+requestAnimationFrame(frame);

@@ -1,0 +1,177 @@
+// Network view: the nodes on a ring, the epoch's leader ringed in orange,
+// crashed nodes greyed with a cross, and every traced message travelling
+// from its sender to its receiver, for as long as the trip really took plus
+// a floor that keeps a 1 ms hop visible.
+
+import { ringPosition } from "../layout.js";
+import { travelMs } from "../model.js";
+
+const d3 = globalThis.d3;
+const CX = 300;
+const CY = 285;
+const RING = 205;
+// At most this many messages are drawn at once; the rest are counted.
+const MAX_IN_FLIGHT = 220;
+
+function crossPath(r) {
+  return `M${-r},${-r}L${r},${r}M${r},${-r}L${-r},${r}`;
+}
+
+export function createNetworkView(svgEl, { onSelect }) {
+  const svg = d3.select(svgEl);
+  const gMessages = svg.append("g").attr("class", "messages");
+  const gLeader = svg.append("g").attr("class", "leader");
+  const gNodes = svg.append("g").attr("class", "nodes");
+  const started = new Map();  // message key -> performance.now() when drawn
+  let showEchoes = false;
+  let notDrawn = 0;
+  let positions = new Map();
+  let leaderPlace = "";
+
+  function layout(state) {
+    const ids = [...state.nodes.keys()].sort((a, b) => a - b);
+    positions = new Map(ids.map((id, i) => [id, ringPosition(i, ids.length, CX, CY, RING)]));
+    return state.n > 9 ? 25 : 34;
+  }
+
+  function renderNodes(state, selected, radius) {
+    const nodes = [...state.nodes.values()];
+    const at = (d) => {
+      const p = positions.get(d.id);
+      return `translate(${p.x},${p.y})`;
+    };
+    const join = gNodes.selectAll("g.node").data(nodes, (d) => d.id).join(
+      (enter) => {
+        const g = enter.append("g")
+          .attr("class", "node")
+          .attr("data-node-id", (d) => d.id)
+          .attr("tabindex", 0)
+          .attr("role", "button")
+          .attr("transform", `translate(${CX},${CY})`)
+          .style("opacity", 0)
+          .on("click", (event, d) => onSelect(d.id))
+          .on("keydown", (event, d) => {
+            if (event.key === "Enter" || event.key === " ") onSelect(d.id);
+          });
+        g.append("circle").attr("class", "body");
+        g.append("text").attr("class", "label");
+        g.append("text").attr("class", "sub");
+        g.append("path").attr("class", "cross");
+        g.append("title");
+        g.transition().duration(600).attr("transform", at).style("opacity", 1);
+        return g;
+      },
+      (update) => update.attr("transform", at),
+      (exit) => exit.transition().duration(300).style("opacity", 0).remove(),
+    );
+    join
+      .classed("crashed", (d) => d.status === "crashed")
+      .classed("starting", (d) => d.status === "starting")
+      .classed("selected", (d) => d.id === selected)
+      .attr("aria-label", (d) => `node ${d.id}, ${d.status}`);
+    join.select("circle.body").attr("r", radius);
+    join.select("text.label").text((d) => `n${d.id}`);
+    join.select("text.sub")
+      .attr("y", radius + 22)
+      .text((d) => (d.status === "crashed" ? "crashed" : `height ${d.finalizedHeight}`));
+    join.select("path.cross").attr("d", crossPath(radius * 0.72));
+    join.select("title").text((d) => `n${d.id}: ${d.status}, pid ${d.pid ?? "–"}, `
+      + `finalized height ${d.finalizedHeight}`);
+  }
+
+  function renderLeader(state, radius) {
+    const leader = positions.get(state.leader);
+    const data = leader ? [state.leader] : [];
+    const ring = gLeader.selectAll("circle.leader-ring").data(data).join(
+      (enter) => enter.append("circle").attr("class", "leader-ring")
+        .attr("cx", leader?.x ?? CX).attr("cy", leader?.y ?? CY),
+    );
+    const tag = gLeader.selectAll("text.leader-tag").data(data).join(
+      (enter) => enter.append("text").attr("class", "leader-tag").text("leader")
+        .attr("x", leader?.x ?? CX).attr("y", (leader?.y ?? CY) - radius - 14),
+    );
+    ring.attr("r", radius + 9);
+    // Move only when the leader changes: restarting the move at every render
+    // would keep the ring from ever arriving.
+    const placeKey = `${state.leader}@${leader?.x},${leader?.y}`;
+    if (leader && placeKey !== leaderPlace) {
+      leaderPlace = placeKey;
+      ring.transition("move").duration(350).attr("cx", leader.x).attr("cy", leader.y);
+      tag.transition("move").duration(350).attr("x", leader.x)
+        .attr("y", leader.y - radius - 14);
+    }
+  }
+
+  function renderMessages(state) {
+    const now = performance.now();
+    const visible = [];
+    let inFlight = 0;
+    for (const m of state.messages.values()) {
+      if (m.echo && !showEchoes) continue;
+      if (!positions.has(m.from) || !positions.has(m.to)) continue;
+      let t0 = started.get(m.key);
+      if (t0 === undefined) {
+        if (inFlight >= MAX_IN_FLIGHT) {
+          started.set(m.key, -Infinity);
+          notDrawn++;
+          continue;
+        }
+        t0 = now;
+        started.set(m.key, t0);
+      }
+      if (now - t0 < travelMs(m)) {
+        visible.push(m);
+        inFlight++;
+      }
+    }
+    for (const key of started.keys()) {
+      if (!state.messages.has(key)) started.delete(key);
+    }
+
+    gMessages.selectAll("circle.msg").data(visible, (m) => m.key).join(
+      (enter) => enter.append("circle")
+        .attr("class", (m) => `msg ${m.kind}${m.echo ? " echo" : ""}`)
+        .attr("r", (m) => (m.echo ? 5 : 8))
+        .each(function (m) {
+          // Offset each link sideways so a→b and b→a do not overlap.
+          const a = positions.get(m.from);
+          const b = positions.get(m.to);
+          const len = Math.hypot(b.x - a.x, b.y - a.y) || 1;
+          const ox = ((b.y - a.y) / len) * 7;
+          const oy = ((a.x - b.x) / len) * 7;
+          const end = m.dropped
+            ? { x: (a.x + b.x) / 2 + ox, y: (a.y + b.y) / 2 + oy }
+            : { x: b.x + ox, y: b.y + oy };
+          const circle = d3.select(this).attr("cx", a.x + ox).attr("cy", a.y + oy);
+          const trip = circle.transition().duration(m.dropped ? travelMs(m) / 2 : travelMs(m))
+            .ease(d3.easeLinear).attr("cx", end.x).attr("cy", end.y);
+          if (m.dropped) {
+            trip.transition().duration(travelMs(m) / 2)
+              .attr("class", "msg msg-x").attr("r", 11).style("opacity", 0);
+          }
+        }),
+      (update) => update,
+      (exit) => exit.remove(),
+    );
+  }
+
+  return {
+    setShowEchoes(value) {
+      showEchoes = value;
+    },
+    notDrawn() {
+      return notDrawn;
+    },
+    render(state, selected) {
+      const radius = layout(state);
+      renderNodes(state, selected, radius);
+      renderLeader(state, radius);
+      renderMessages(state);
+    },
+    reset() {
+      started.clear();
+      leaderPlace = "";
+      gMessages.selectAll("*").interrupt().remove();
+    },
+  };
+}

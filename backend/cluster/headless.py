@@ -32,15 +32,12 @@ class _Progress:
 
     def __init__(self) -> None:
         self.violations: list[str] = []
-        self.notarized: set[str] = set()
         self.lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         with self.lock:
-            if kind == "notarize":
-                self.notarized.add(event["block"])
-            elif kind == "safety_violation":
+            if kind == "safety_violation":
                 self.violations.append(f"n{event['node']}: {event.get('detail')}")
 
 
@@ -170,7 +167,8 @@ def main_from_args(args: Any, out: TextIO = sys.stdout) -> int:
     config = ClusterConfig(
         nodes=pick("nodes", 5), delta=pick("delta", 0.1),
         leader=pick("leader", "round-robin"), seed=pick("seed", 0),
-        tx_rate=pick("tx_rate", 0.0), echo=pick("echo", True), host=args.host)
+        tx_rate=pick("tx_rate", 0.0), echo=pick("echo", True), host=args.host,
+        quiet=True)
     epochs = pick("epochs", 20)
     try:
         config.validate()

@@ -67,6 +67,8 @@ class ClusterConfig:
     host: str = "127.0.0.1"
     tx_rate: float = 0.0
     trace_messages: bool = False
+    #: Nodes report only finalizations, status and counters (headless runs).
+    quiet: bool = False
     data_dir: str | None = None
     #: Heights of finalized blocks each node keeps in memory (the store keeps all).
     keep_heights: int = 256
@@ -395,6 +397,8 @@ class Cluster:
             cmd.append("--no-echo")
         if self.config.trace_messages:
             cmd.append("--trace")
+        if self.config.quiet:
+            cmd.append("--quiet")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)

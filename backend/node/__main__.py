@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-echo", action="store_true")
     parser.add_argument("--trace", action="store_true",
                         help="report every message sent and delivered")
+    parser.add_argument("--quiet", action="store_true",
+                        help="report only finalizations, status and counters")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep-heights", type=int, default=256,
                         help="finalized heights kept in memory (the store keeps all)")
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     node = NodeProcess(args.id, args.nodes, args.delta, args.leader, args.store,
                        args.control_port, host=args.host, echo=not args.no_echo,
                        trace=args.trace, seed=args.seed,
-                       keep_heights=args.keep_heights)
+                       keep_heights=args.keep_heights, quiet=args.quiet)
     asyncio.run(node.run())
     return 0
 

@@ -23,6 +23,7 @@ import math
 import os
 import random
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,13 @@ log = logging.getLogger("streamlet.node")
 MAX_BAD_FRAMES = 16
 #: Messages waiting for a peer that is down; the oldest go first past this.
 MAX_QUEUED = 20_000
+#: A peer that lets this much pile up unread in its link is disconnected.
+MAX_BUFFER_BYTES = 16 * 1024 * 1024
+#: Events a quiet node does not report (the headless runner needs none of them).
+CHATTY_EVENTS = frozenset({"tally", "block", "vote", "vote_skipped", "epoch",
+                           "propose", "notarize", "tx", "synced", "orphan"})
+#: Seconds between two reports of the message counters.
+STATS_EVERY_S = 1.0
 #: An incoming connection must introduce itself within this time.
 HELLO_TIMEOUT_S = 5.0
 
@@ -74,55 +82,140 @@ def _kind(message: Any) -> str:
 
 
 class Link:
-    """The outgoing half of a connection to one peer, redialled when it drops."""
+    """The outgoing half of a connection to one peer, redialled when it drops.
+
+    While connected, a frame goes straight into the socket's transport buffer
+    (no queue, no task switch per message); while the peer is down, frames
+    wait in a bounded backlog and the oldest go first.
+    """
 
     def __init__(self, node: NodeProcess, peer: int) -> None:
         self.node = node
         self.peer = peer
         self.port: int | None = None
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self.connected = False
+        self.backlog: deque[bytes] = deque(maxlen=MAX_QUEUED)
+        self.writer: asyncio.StreamWriter | None = None
         self.task: asyncio.Task[None] | None = None
+        self._port_changed = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self.writer is not None
 
     def start(self) -> None:
+        self._port_changed.set()
         if self.task is None:
             self.task = asyncio.ensure_future(self._run())
 
     def send(self, frame: bytes) -> None:
-        if self.queue.qsize() >= MAX_QUEUED:
-            self.queue.get_nowait()  # drop the oldest: the peer has been down long
-        self.queue.put_nowait(frame)
+        writer = self.writer
+        if writer is None:
+            self.backlog.append(frame)
+            return
+        writer.write(frame)
+        if writer.transport.get_write_buffer_size() > MAX_BUFFER_BYTES:
+            # The peer stopped reading; drop the link rather than grow memory.
+            writer.transport.abort()
 
     async def _run(self) -> None:
         backoff = 0.02
         while True:
             port = self.port
             if port is None:
-                await asyncio.sleep(0.05)
+                await self._port_changed.wait()
+                self._port_changed.clear()
                 continue
             try:
                 reader, writer = await asyncio.open_connection(self.node.host, port)
             except OSError:
-                await asyncio.sleep(backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._port_changed.wait(), backoff)
+                self._port_changed.clear()
                 backoff = min(backoff * 2, 1.0)
                 continue
             backoff = 0.02
-            self.connected = True
+            writer.write(encode({"type": "hello", "node": self.node.id}))
+            while self.backlog:
+                writer.write(self.backlog.popleft())
+            self.writer = writer
+            self.node.peer_connected(self.peer)
             try:
-                writer.write(encode({"type": "hello", "node": self.node.id}))
-                self.node.peer_connected(self.peer)
-                while self.port == port:
-                    frame = await self.queue.get()
-                    writer.write(frame)
-                    if self.queue.empty():
-                        await writer.drain()
+                # The peer never writes on this connection: read() returns only
+                # when it closes (it crashed, or restarted on a new port).
+                await reader.read(1)
             except (OSError, ConnectionError):
                 pass
             finally:
-                self.connected = False
+                self.writer = None
                 writer.close()
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
+
+
+class PeerConnection(asyncio.Protocol):
+    """The incoming half of a connection: frames from one peer, checked.
+
+    A protocol object rather than a stream reader: bytes go from the socket to
+    the frame decoder with no coroutine switch, which is most of what a small
+    message costs. The first frame must be a hello naming a peer; a
+    connection that sends too many bad frames, or no hello in time, is closed.
+    """
+
+    def __init__(self, node: NodeProcess) -> None:
+        self.node = node
+        self.decoder = FrameDecoder()
+        self.via: int | None = None
+        self.bad = 0
+        self.transport: asyncio.Transport | None = None
+        self._hello_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._hello_timer = asyncio.get_running_loop().call_later(
+            HELLO_TIMEOUT_S, self._no_hello)
+
+    def _no_hello(self) -> None:
+        if self.via is None and self.transport is not None:
+            self.node._drop(1, "connection sent no hello in time")
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        node = self.node
+        try:
+            values = self.decoder.feed(data)
+        except FrameTooLarge:
+            node._drop(1, "frame larger than the cap")
+            self._close()
+            return
+        if self.decoder.bad_frames:
+            self.bad += self.decoder.bad_frames
+            node._drop(self.decoder.bad_frames, "frame is not JSON")
+            self.decoder.bad_frames = 0
+        for value in values:
+            if self.transport is None:
+                return
+            if self.via is None:
+                self.via = node._hello(value)
+                if self.via is None:
+                    node._drop(1, "connection did not start with hello")
+                    self._close()
+                    return
+                continue
+            if not node._deliver(value, self.via):
+                self.bad += 1
+        if self.bad >= MAX_BAD_FRAMES:
+            self._close()
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
 
 
 class NodeProcess:
@@ -131,7 +224,7 @@ class NodeProcess:
     def __init__(self, node_id: int, n: int, delta_s: float, leader: str,
                  store_path: str, control_port: int, host: str = "127.0.0.1",
                  echo: bool = True, trace: bool = False, seed: int = 0,
-                 keep_heights: int = 256) -> None:
+                 keep_heights: int = 256, quiet: bool = False) -> None:
         self.id = node_id
         self.n = n
         self.delta_s = delta_s
@@ -139,6 +232,8 @@ class NodeProcess:
         self.host = host
         self.control_port = control_port
         self.trace = trace
+        self.quiet = quiet
+        self._stats_at = 0.0
         self.config = Config(n=n, leader=leader, echo=echo,
                              keep_heights=keep_heights)
         self.store = Store(store_path)
@@ -206,6 +301,8 @@ class NodeProcess:
             link.send(frame)
 
     def emit(self, event: dict[str, Any]) -> None:
+        if self.quiet and event["type"] in CHATTY_EVENTS:
+            return
         event.setdefault("epoch", self.core.epoch)
         event["node"] = self.id
         event["t"] = time.time()
@@ -222,38 +319,6 @@ class NodeProcess:
         self.carry_out(self.core.on_peer_connected(peer))
 
     # --- the peers' side ------------------------------------------------------
-
-    async def _serve_peer(self, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
-        decoder = FrameDecoder()
-        via: int | None = None
-        bad = 0
-        try:
-            while bad < MAX_BAD_FRAMES:
-                timeout = HELLO_TIMEOUT_S if via is None else None
-                data = await asyncio.wait_for(reader.read(65536), timeout)
-                if not data:
-                    break
-                values = decoder.feed(data)
-                bad += decoder.bad_frames
-                self._drop(decoder.bad_frames, "frame is not JSON")
-                decoder.bad_frames = 0
-                for value in values:
-                    if via is None:
-                        via = self._hello(value)
-                        if via is None:
-                            bad = MAX_BAD_FRAMES
-                            self._drop(1, "connection did not start with hello")
-                            break
-                        continue
-                    if not self._deliver(value, via):
-                        bad += 1
-        except FrameTooLarge:
-            self._drop(1, "frame larger than the cap")
-        except (TimeoutError, OSError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
     def _hello(self, value: Any) -> int | None:
         if (isinstance(value, dict) and value.get("type") == "hello"
@@ -385,14 +450,17 @@ class NodeProcess:
             epoch = max(0, math.floor((now - self.genesis) / self.epoch_s) + 1)
             if epoch > self.core.epoch:
                 self.carry_out(self.core.on_epoch(epoch))
-                self.emit({"type": "stats", **self.stats})
+                if now - self._stats_at >= STATS_EVERY_S:
+                    self._stats_at = now
+                    self.emit({"type": "stats", **self.stats})
             wake = self.genesis + epoch * self.epoch_s
             await asyncio.sleep(max(0.0, wake - time.time()))
 
     # --- life ---------------------------------------------------------------
 
     async def run(self) -> None:
-        server = await asyncio.start_server(self._serve_peer, self.host, 0)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: PeerConnection(self), self.host, 0)
         self.port = server.sockets[0].getsockname()[1]
         control = asyncio.ensure_future(self._control(self.port))
         stopping = asyncio.ensure_future(self._stopping.wait())

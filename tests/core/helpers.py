@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from backend.core import (
@@ -22,14 +22,23 @@ from backend.core import (
     Message,
     Output,
     Propose,
+    Send,
     Streamlet,
+    SyncRequest,
+    SyncResponse,
     Transaction,
     Vote,
     leader_of,
     message_from_wire,
     snapshot_from_records,
 )
-from backend.core.output import Record
+from backend.core.messages import MAX_SYNC_BLOCKS
+from backend.core.output import (
+    BlockRecord,
+    FinalizedRecord,
+    NotarizedRecord,
+    Record,
+)
 
 
 def make_block(
@@ -100,7 +109,9 @@ class Network:
     """``n`` Streamlet nodes exchanging messages through a seeded shuffled queue.
 
     ``order`` is ``"random"`` (any queued message may be delivered next, drawn
-    from ``seed``) or ``"fifo"``. Messages to a crashed node are lost. After
+    from ``seed``) or ``"fifo"``. Messages to a crashed node are lost. Like
+    the node process, a node answers a catch-up request from below the blocks
+    its core still holds in memory from its records (its "store"). After
     every step the network asserts that each node's finalized log only grew by
     extension (PROTOCOL.md, Finalize), so any scenario doubles as a check.
     """
@@ -156,16 +167,48 @@ class Network:
 
     def deliver_one(self) -> None:
         if self.order == "fifo":
-            to, via, message = self.queue.pop(0)
+            self._deliver(*self.queue.pop(0))
         else:
             k = self.rng.randrange(len(self.queue))
             self.queue[k], self.queue[-1] = self.queue[-1], self.queue[k]
-            to, via, message = self.queue.pop()
+            self._deliver(*self.queue.pop())
+
+    def _deliver(self, to: int, via: int, message: Message) -> None:
         if to in self.crashed:
             return  # lost: a crashed node receives nothing
         if self.wire:
             message = wire_round_trip(message, self.n)
-        self.apply(to, self.nodes[to].on_message(message, via))
+        node = self.nodes[to]
+        if (isinstance(message, SyncRequest)
+                and message.from_height < node.pruned_height):
+            self.apply(to, self._sync_from_records(to, message))
+            return
+        self.apply(to, node.on_message(message, via))
+
+    def _sync_from_records(self, node_id: int, request: SyncRequest) -> Output:
+        """Answer from the node's records, as the node process answers from its
+        store a peer that is behind the blocks its core keeps in memory."""
+        blocks: dict[str, Block] = {}
+        voters: dict[str, tuple[int, ...]] = {}
+        final: list[str] = []
+        for rec in self.records[node_id]:
+            if isinstance(rec, BlockRecord):
+                blocks[rec.block.hash] = rec.block
+            elif isinstance(rec, NotarizedRecord):
+                voters[rec.block] = rec.voters
+            elif isinstance(rec, FinalizedRecord):
+                final.append(rec.block)
+        above = [blocks[h] for h in final
+                 if h in blocks and blocks[h].height > request.from_height]
+        above.sort(key=lambda b: b.height)
+        chosen = above[:MAX_SYNC_BLOCKS]
+        if not chosen:
+            return Output()
+        answer = SyncResponse(node_id, tuple(chosen),
+                              tuple((b.hash, voters[b.hash]) for b in chosen
+                                    if b.hash in voters),
+                              more=len(above) > MAX_SYNC_BLOCKS)
+        return Output(send=[Send((request.sender,), answer)])
 
     def deliver_all(self, max_steps: int = 1_000_000) -> None:
         for _ in range(max_steps):
@@ -177,6 +220,17 @@ class Network:
     def deliver_some(self, count: int) -> None:
         for _ in range(min(count, len(self.queue))):
             self.deliver_one()
+
+    def deliver_where(self, wanted: Callable[[Message], bool]) -> None:
+        """Deliver every queued message that ``wanted`` accepts, and those it
+        accepts among the messages they cause, in seeded order; all others stay
+        in flight. An adversary that delays, say, some votes longer."""
+        while any(wanted(m[2]) for m in self.queue):
+            chosen = [m for m in self.queue if wanted(m[2])]
+            self.queue = [m for m in self.queue if not wanted(m[2])]
+            self.rng.shuffle(chosen)
+            for to, via, message in chosen:
+                self._deliver(to, via, message)
 
     def run(self, epochs: Iterable[int]) -> None:
         """Synchronous epochs: each starts, then every message is delivered."""
@@ -210,6 +264,10 @@ class Network:
         return list(self.nodes[node_id].finalized)
 
     def finalized_txs(self, node_id: int) -> list[str]:
-        node = self.nodes[node_id]
-        return [t for h in node.finalized for t in node.blocks[h].tx_ids]
+        """Transaction ids of the node's finalized log, oldest first.
 
+        Read from its records: a long run's core no longer holds old blocks.
+        """
+        bodies = {r.block.hash: r.block for r in self.records[node_id]
+                  if isinstance(r, BlockRecord)}
+        return [t for h in self.nodes[node_id].finalized for t in bodies[h].tx_ids]

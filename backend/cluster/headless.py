@@ -14,8 +14,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from backend.core.leader import leader_of
-
 from .audit import check_safety, epoch_ranges, metrics, node_report, read_store
 from .scenario import Scenario, ScenarioError, apply_step
 from .supervisor import Cluster, ClusterConfig, ClusterError
@@ -121,7 +119,7 @@ def _transactions(records: list[Any], acknowledged: list[str]) -> dict[str, Any]
 
 
 def _progress_line(cluster: Cluster, epoch: int) -> str:
-    leader = leader_of(epoch, cluster.config.nodes, cluster.config.leader)
+    leader = cluster.leader(epoch)
     heights = " ".join(
         f"n{h.id}={'x' if h.status != 'running' else h.finalized_height}"
         for h in cluster.nodes.values())
@@ -168,6 +166,8 @@ def main_from_args(args: Any, out: TextIO = sys.stdout) -> int:
         nodes=pick("nodes", 5), delta=pick("delta", 0.1),
         leader=pick("leader", "round-robin"), seed=pick("seed", 0),
         tx_rate=pick("tx_rate", 0.0), echo=pick("echo", True), host=args.host,
+        confusion_start=file_config.get("confusion_start", 0),
+        confusion_duration=file_config.get("confusion_duration", 0),
         quiet=True)
     epochs = pick("epochs", 20)
     try:

@@ -14,7 +14,10 @@ Format::
 Actions and their fields: ``crash``/``restart`` (node), ``partition``
 (groups: list of lists of node ids), ``heal``, ``delay`` (from, to, ms),
 ``loss`` (from, to, rate in 0..1), ``transaction`` (sender, receiver,
-amount, optional node), ``tx_rate`` (rate).
+amount, optional node), ``tx_rate`` (rate), ``slow`` (node, ms: delay on all
+its links), ``skew`` (node, ms: its clock runs ahead, or behind if negative),
+``asynchrony`` (on: every message slower than Δ until released), ``delta``
+(seconds, from the next epoch on).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .supervisor import MAX_NODES, Cluster
 CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "nodes": int, "delta": (int, float), "leader": str, "epochs": int,
     "tx_rate": (int, float), "echo": bool, "seed": int,
+    "confusion_start": int, "confusion_duration": int,
 }
 
 #: Each action's required fields (and optional ones after the bar).
@@ -46,6 +50,10 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "loss": (("from", "to", "rate"), ()),
     "transaction": (("sender", "receiver", "amount"), ("node",)),
     "tx_rate": (("rate",), ()),
+    "slow": (("node", "ms"), ()),
+    "skew": (("node", "ms"), ()),
+    "asynchrony": (("on",), ()),
+    "delta": (("seconds",), ()),
 }
 
 
@@ -132,6 +140,10 @@ def _parse_config(config: Any, source: str) -> dict[str, Any]:
         raise ScenarioError(f"{source}: config: 'delta' must be 0.001..60 seconds")
     if "leader" in config and config["leader"] not in POLICIES:
         raise ScenarioError(f"{source}: config: 'leader' must be one of {POLICIES}")
+    if "confusion_duration" in config and not 0 <= config["confusion_duration"] <= 15:
+        raise ScenarioError(f"{source}: config: 'confusion_duration' must be 0..15")
+    if "confusion_start" in config and not 0 <= config["confusion_start"] <= 100_000:
+        raise ScenarioError(f"{source}: config: 'confusion_start' must be 0..100000")
     if "tx_rate" in config and not (_number(config["tx_rate"])
                                     and 0 <= config["tx_rate"] <= 1000):
         raise ScenarioError(f"{source}: config: 'tx_rate' must be 0..1000")
@@ -199,6 +211,18 @@ def _parse_step(step: Any, index: int, nodes: int, source: str) -> dict[str, Any
     elif action == "tx_rate":
         if not _number(step["rate"]) or not 0 <= step["rate"] <= 1000:
             raise ScenarioError(f"{where}: field 'rate' must be a number 0..1000")
+    elif action in ("slow", "skew"):
+        node_field("node")
+        low = 0 if action == "slow" else -60_000
+        if not _number(step["ms"]) or not low <= step["ms"] <= 60_000:
+            raise ScenarioError(f"{where}: field 'ms' must be a number "
+                                f"{low}..60000")
+    elif action == "asynchrony":
+        if not isinstance(step["on"], bool):
+            raise ScenarioError(f"{where}: field 'on' must be true or false")
+    elif action == "delta":
+        if not _number(step["seconds"]) or not 0.001 <= step["seconds"] <= 60:
+            raise ScenarioError(f"{where}: field 'seconds' must be 0.001..60")
     return dict(step)
 
 
@@ -230,4 +254,21 @@ def apply_step(cluster: Cluster, step: dict[str, Any]) -> str:
     if action == "tx_rate":
         cluster.set_tx_rate(step["rate"])
         return f"random transactions at {step['rate']}/s"
+    if action == "slow":
+        node = step["node"]
+        for other in cluster.nodes:
+            if other != node:
+                cluster.set_link(node, other, delay_ms=step["ms"])
+                cluster.set_link(other, node, delay_ms=step["ms"])
+        return f"n{node} is slow: {step['ms']} ms on each of its links"
+    if action == "skew":
+        cluster.set_skew(step["node"], step["ms"])
+        return f"n{step['node']}'s clock is off by {step['ms']} ms"
+    if action == "asynchrony":
+        cluster.set_asynchrony(step["on"])
+        return "asynchrony: every message takes longer than Δ" if step["on"] else \
+            "asynchrony released: messages are timely again (GST)"
+    if action == "delta":
+        cluster.set_delta(step["seconds"])
+        return f"Δ is now {step['seconds']:g} s"
     raise ScenarioError(f"unknown action {action!r}")

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from backend.core.chain import MAX_ACCOUNT, check_amount
-from backend.core.leader import POLICIES, leader_of
+from backend.core.leader import POLICIES
+from backend.core.state import Config, leader_in
 from backend.node.framing import FrameDecoder, FrameTooLarge, encode
 
 log = logging.getLogger("streamlet.cluster")
@@ -72,6 +73,10 @@ class ClusterConfig:
     data_dir: str | None = None
     #: Heights of finalized blocks each node keeps in memory (the store keeps all).
     keep_heights: int = 256
+    #: The course's fork demonstration: held-back messages from this epoch on,
+    #: for this many epochs (PROTOCOL.md, "confusion"). 0: off.
+    confusion_start: int = 0
+    confusion_duration: int = 0
 
     def validate(self) -> None:
         if isinstance(self.nodes, bool) or not isinstance(self.nodes, int):
@@ -87,6 +92,12 @@ class ClusterConfig:
             raise ClusterError("keep_heights must be an integer of at least 8")
         if self.leader not in POLICIES:
             raise ClusterError(f"leader must be one of {', '.join(POLICIES)}")
+        for name in ("confusion_start", "confusion_duration"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ClusterError(f"{name} must be a whole number")
+        if self.confusion_duration > 15:
+            raise ClusterError("confusion_duration must be at most 15 epochs")
         if not (math.isfinite(self.tx_rate) and 0 <= self.tx_rate <= 1000):
             raise ClusterError("tx_rate must be between 0 and 1000 per second")
 
@@ -137,7 +148,19 @@ class Cluster:
                           self.data_dir / f"node-{i}.log")
             for i in range(1, config.nodes + 1)
         }
+        self.core_config = Config(n=config.nodes, leader=config.leader,
+                                  echo=config.echo,
+                                  confusion_start=config.confusion_start,
+                                  confusion_duration=config.confusion_duration)
         self.genesis: float | None = None
+        self.epoch_seconds = config.epoch_seconds
+        # When paused, the epoch every node is held in (the supervisor then
+        # hands out epochs one at a time instead of the wall clock).
+        self.paused_epoch: int | None = None
+        self._skew_ms: dict[int, float] = {}
+        self._asynchrony = False
+        #: Control actions as scenario steps, to save the session as a scenario.
+        self.actions: list[dict[str, Any]] = []
         self.random = random.Random(config.seed)
         self.acknowledged: list[str] = []
         self._lock = threading.RLock()
@@ -230,6 +253,7 @@ class Cluster:
             self._reap(handle, grace_s=5.0)
             self._close(handle)
         self._status_event(handle)
+        self._log_action({"action": "crash", "node": node_id})
 
     def restart(self, node_id: int) -> None:
         """Start the node again with the same id and the same store."""
@@ -252,9 +276,10 @@ class Cluster:
             for other in self.nodes.values():
                 if other is not handle and other.status == "running":
                     self._command(other, {"type": "peers", "peers": peers})
+        self._log_action({"action": "restart", "node": node_id})
 
     def submit(self, sender: int, receiver: int, amount: float,
-               node: int | None = None) -> str:
+               node: int | None = None, log: bool = True) -> str:
         """Hand a transaction to ``node`` (or any live one) until one acks it.
 
         An acknowledged transaction has been written to that node's store and
@@ -293,6 +318,10 @@ class Cluster:
                             "tx": reply["id"], "sender": sender,
                             "receiver": receiver, "amount": amount,
                             "via": handle.id})
+                if log:
+                    step = {"action": "transaction", "sender": sender,
+                            "receiver": receiver, "amount": amount}
+                    self._log_action(step if node is None else {**step, "node": node})
                 return reply["id"]
         raise ClusterError("no live node accepted the transaction", 503)
 
@@ -306,6 +335,7 @@ class Cluster:
             raise ClusterError("rate must be between 0 and 1000 per second")
         self._tx_rate = float(rate)
         self._tx_wake.set()
+        self._log_action({"action": "tx_rate", "rate": float(rate)})
 
     def set_link(self, src: int, dst: int, delay_ms: float | None = None,
                  loss: float | None = None) -> None:
@@ -324,6 +354,12 @@ class Cluster:
                 raise ClusterError("loss must be between 0 and 1")
             link["loss"] = float(loss)
         self._push_faults()
+        if delay_ms is not None:
+            self._log_action({"action": "delay", "from": src, "to": dst,
+                              "ms": float(delay_ms)})
+        if loss is not None:
+            self._log_action({"action": "loss", "from": src, "to": dst,
+                              "rate": float(loss)})
 
     def partition(self, groups: list[list[int]]) -> None:
         """Cut the cluster into ``groups``; nodes in no group are isolated."""
@@ -336,17 +372,20 @@ class Cluster:
                 seen.add(node_id)
         self._groups = [list(g) for g in groups]
         self._push_faults()
+        self._log_action({"action": "partition", "groups": self._groups})
 
     def heal(self) -> None:
         """Remove every partition, delay and loss."""
         self._groups = []
         self._links = {}
+        self._asynchrony = False
         self._push_faults()
+        self._log_action({"action": "heal"})
 
     def faults(self) -> dict[str, Any]:
         return {"links": [{"from": s, "to": d, **v} for (s, d), v in
                           sorted(self._links.items())],
-                "groups": self._groups}
+                "groups": self._groups, "asynchrony": self._asynchrony}
 
     # --- observation ------------------------------------------------------
 
@@ -365,20 +404,135 @@ class Cluster:
         return self._stopped.wait(seconds)
 
     def current_epoch(self) -> int:
+        if self.paused_epoch is not None:
+            return self.paused_epoch
         if self.genesis is None:
             return 0
         elapsed = time.time() - self.genesis
-        return max(0, math.floor(elapsed / self.config.epoch_seconds) + 1)
+        return max(0, math.floor(elapsed / self.epoch_seconds) + 1)
+
+    def leader(self, epoch: int) -> int:
+        return leader_in(self.core_config, epoch)
+
+    def time_left(self) -> float | None:
+        """Seconds until the next epoch starts (None when paused)."""
+        if self.paused_epoch is not None or self.genesis is None:
+            return None
+        return self.genesis + self.current_epoch() * self.epoch_seconds - time.time()
+
+    # --- the epoch clock: pause, step, resume, change Δ -------------------
+
+    def pause(self) -> int:
+        """Hold every node in the current epoch; returns that epoch."""
+        with self._lock:
+            if self.paused_epoch is not None:
+                raise ClusterError("the cluster is already paused", 409)
+            epoch = self.current_epoch()
+            left = self.time_left() or 0.0
+            if left < min(0.05, self.epoch_seconds / 4):
+                # Too close to the boundary: some nodes may already be in the
+                # next epoch, and epochs never go back, so pause in that one.
+                epoch += 1
+            self.paused_epoch = max(epoch, 1)
+            self._push_clock()
+            return self.paused_epoch
+
+    def step(self) -> int:
+        """While paused, move every node to the next epoch; returns it."""
+        with self._lock:
+            if self.paused_epoch is None:
+                raise ClusterError("step needs the cluster to be paused", 409)
+            self.paused_epoch += 1
+            self._push_clock()
+            return self.paused_epoch
+
+    def resume(self) -> None:
+        """Back to wall-clock epochs; the next epoch starts at once."""
+        with self._lock:
+            if self.paused_epoch is None:
+                raise ClusterError("the cluster is not paused", 409)
+            epoch, self.paused_epoch = self.paused_epoch, None
+            self.genesis = time.time() + 0.02 - epoch * self.epoch_seconds
+            self._push_clock()
+
+    def set_delta(self, delta: float) -> None:
+        """Change Δ from the next epoch on (the current one keeps its length)."""
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not (
+                math.isfinite(delta) and 0.001 <= delta <= 60):
+            raise ClusterError("delta must be between 0.001 and 60 seconds")
+        with self._lock:
+            new = 2 * float(delta)
+            if self.paused_epoch is None and self.genesis is not None:
+                epoch = self.current_epoch()
+                boundary = self.genesis + epoch * self.epoch_seconds
+                self.genesis = boundary - epoch * new
+            self.epoch_seconds = new
+            self._push_clock()
+            self._log_action({"action": "delta", "seconds": float(delta)})
+            if self._asynchrony:
+                self._push_faults()
+
+    def set_skew(self, node_id: int, skew_ms: float) -> None:
+        """Make one node's clock run ahead (or behind, negative) of the others."""
+        self.node(node_id)
+        if isinstance(skew_ms, bool) or not isinstance(skew_ms, (int, float)) or \
+                not (math.isfinite(skew_ms) and abs(skew_ms) <= 60_000):
+            raise ClusterError("skew must be between -60000 and 60000 ms")
+        with self._lock:
+            self._skew_ms[node_id] = float(skew_ms)
+            self._push_clock()
+            self._log_action({"action": "skew", "node": node_id, "ms": skew_ms})
+
+    def set_asynchrony(self, on: bool) -> None:
+        """Make every message take longer than Δ (before GST), or stop that."""
+        if not isinstance(on, bool):
+            raise ClusterError("asynchrony is on (true) or off (false)")
+        self._asynchrony = on
+        self._push_faults()
+        self._log_action({"action": "asynchrony", "on": on})
+
+    def _clock_spec(self, node_id: int) -> dict[str, Any]:
+        return {"genesis": self.genesis, "epoch_s": self.epoch_seconds,
+                "manual_epoch": self.paused_epoch,
+                "skew_ms": self._skew_ms.get(node_id, 0.0)}
+
+    def _push_clock(self) -> None:
+        for handle in self.nodes.values():
+            if handle.status == "running":
+                self._command(handle, {"type": "clock",
+                                       "clock": self._clock_spec(handle.id)})
+        self._emit({"node": 0, "type": "clock", "paused": self.paused_epoch is not None,
+                    "epoch": self.current_epoch(), "genesis": self.genesis,
+                    "epoch_seconds": self.epoch_seconds})
+
+    def _log_action(self, step: dict[str, Any]) -> None:
+        self.actions.append({"epoch": max(1, self.current_epoch()), **step})
+
+    def scenario(self, name: str, description: str = "") -> dict[str, Any]:
+        """The current setup and every action taken so far, as a scenario."""
+        config = {"nodes": self.config.nodes, "delta": self.config.delta,
+                  "leader": self.config.leader, "echo": self.config.echo,
+                  "seed": self.config.seed, "tx_rate": self.config.tx_rate,
+                  "epochs": max(self.current_epoch() + 5, 10)}
+        if self.config.confusion_duration:
+            config["confusion_start"] = self.config.confusion_start
+            config["confusion_duration"] = self.config.confusion_duration
+        return {"name": name, "description": description, "config": config,
+                "steps": list(self.actions)}
 
     def status(self) -> dict[str, Any]:
         epoch = self.current_epoch()
         return {
             "config": self.config.public(),
             "epoch": epoch,
-            "leader": leader_of(epoch, self.config.nodes, self.config.leader)
-            if epoch else None,
+            "leader": self.leader(epoch) if epoch else None,
             "genesis": self.genesis,
-            "epoch_seconds": self.config.epoch_seconds,
+            "epoch_seconds": self.epoch_seconds,
+            "delta": self.epoch_seconds / 2,
+            "paused": self.paused_epoch is not None,
+            "time_left": self.time_left(),
+            "asynchrony": self._asynchrony,
+            "skew_ms": {str(k): v for k, v in self._skew_ms.items() if v},
             "nodes": [h.public() for h in self.nodes.values()],
             "faults": self.faults(),
             "tx_rate": self._tx_rate,
@@ -399,6 +553,9 @@ class Cluster:
             cmd.append("--trace")
         if self.config.quiet:
             cmd.append("--quiet")
+        if self.config.confusion_duration:
+            cmd += ["--confusion", str(self.config.confusion_start),
+                    str(self.config.confusion_duration)]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
@@ -429,7 +586,7 @@ class Cluster:
     def _go(self, handle: NodeHandle) -> None:
         handle.status = "running"
         handle.started_at = time.time()
-        self._command(handle, {"type": "start", "genesis": self.genesis,
+        self._command(handle, {"type": "start", "clock": self._clock_spec(handle.id),
                                "peers": self._peer_ports()})
         self._command(handle, self._faults_command(handle.id))
         self._status_event(handle)
@@ -555,6 +712,8 @@ class Cluster:
             "loss": {str(d): v["loss"] for (s, d), v in self._links.items()
                      if s == node_id and "loss" in v},
             "groups": self._groups,
+            # The asynchrony knob: every message takes 1.2Δ to 2.4Δ more.
+            "jitter_ms": 1200 * self.epoch_seconds / 2 if self._asynchrony else 0.0,
         }
 
     def _push_faults(self) -> None:
@@ -617,7 +776,7 @@ class Cluster:
             sender = draw.randint(1, accounts)
             receiver = draw.choice([a for a in range(1, accounts + 1) if a != sender])
             try:
-                self.submit(sender, receiver, draw.randint(1, 100))
+                self.submit(sender, receiver, draw.randint(1, 100), log=False)
             except ClusterError as exc:
                 log.info("random transaction not placed: %s", exc)
 

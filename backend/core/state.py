@@ -58,6 +58,11 @@ class Config:
     keep_heights: int = 256
     #: Proposals for epochs this far behind the current one are ignored.
     late_proposal_epochs: int = 16
+    #: The course's fork demonstration (PROTOCOL.md, "confusion"): from this
+    #: epoch, for ``confusion_duration`` epochs, received messages are held
+    #: back, then processed together, late votes included. 0: off.
+    confusion_start: int = 0
+    confusion_duration: int = 0
     #: Votes for blocks never seen are forgotten after this many epochs.
     stale_vote_epochs: int = 16
 
@@ -65,6 +70,21 @@ class Config:
         if self.n < 1:
             raise ValueError("n must be at least 1")
         leader_of(1, self.n, self.leader)  # rejects an unknown policy early
+        if not 0 <= self.confusion_duration <= 15:
+            raise ValueError("confusion lasts at most 15 epochs")
+
+    def confused(self, epoch: int) -> bool:
+        """Is ``epoch`` inside the confusion period of the fork demonstration?"""
+        start = self.confusion_start
+        return start > 0 and start <= epoch < start + self.confusion_duration
+
+
+def leader_in(config: Config, epoch: int) -> int:
+    """The leader of ``epoch`` under ``config`` (a pure function, case 8)."""
+    if config.confused(epoch):
+        # The course's demonstration: leaders follow the epoch in turn.
+        return leader_of(epoch, config.n, ROUND_ROBIN)
+    return leader_of(epoch, config.n, config.leader)
 
 
 class Streamlet:
@@ -108,11 +128,15 @@ class Streamlet:
         self.finalized_txs: set[str] = set()
         self.pool: dict[str, Transaction] = {}
         self._seen: dict[str, int] = {}
+        # Messages held back during the confusion period, and whether they are
+        # being processed now (when late votes are allowed).
+        self._held: list[tuple[Message, int]] = []
+        self._replaying = False
 
     # --- queries --------------------------------------------------------
 
     def leader(self, epoch: int) -> int:
-        return leader_of(epoch, self.n, self.config.leader)
+        return leader_in(self.config, epoch)
 
     @property
     def finalized_height(self) -> int:
@@ -173,6 +197,8 @@ class Streamlet:
         self.epoch = epoch
         leader = self.leader(epoch)
         out.events.append({"type": "epoch", "epoch": epoch, "leader": leader})
+        if self._held and not self.config.confused(epoch):
+            self._release_held(out)
         self._prune()
         if leader == self.id and self.last_proposed_epoch < epoch:
             self._propose(out)
@@ -211,10 +237,17 @@ class Streamlet:
     def on_message(self, message: Message, via: int) -> Output:
         """Handle ``message`` received over the link from node ``via``."""
         out = Output()
+        if self.config.confused(self.epoch) and not self._replaying:
+            if len(self._held) < self.config.max_vote_entries:
+                self._held.append((message, via))
+            return out
         if isinstance(message, (Propose, Vote, TxMessage)):
             if message.id in self._seen:
                 return out  # echo storms: each distinct message once (case 14)
             self._seen[message.id] = self.epoch
+            if isinstance(message, Propose) and not self._admissible(message.block,
+                                                                     out):
+                return out  # not echoed either: nobody should act on it
             if self.config.echo:
                 targets = tuple(p for p in self.peers
                                 if p != via and p != getattr(message, "sender", 0))
@@ -231,6 +264,23 @@ class Streamlet:
         elif isinstance(message, SyncResponse):
             self._on_sync_response(message, out)
         return out
+
+    def _release_held(self, out: Output) -> None:
+        """End of the confusion period: process everything held back.
+
+        Proposals of the confusion epochs are voted for now, late, if the
+        vote rule's other conditions hold. Several blocks extending the same
+        parent can then be notarized together: the fork the demonstration is
+        about. The paper's safety proof does not cover late votes.
+        """
+        held, self._held = self._held, []
+        out.events.append({"type": "confusion_over", "held": len(held)})
+        self._replaying = True
+        try:
+            for message, via in held:
+                out.extend(self.on_message(message, via))
+        finally:
+            self._replaying = False
 
     @classmethod
     def restore(cls, config: Config, node_id: int, snap: Snapshot) -> Streamlet:
@@ -283,19 +333,25 @@ class Streamlet:
 
     # --- vote -----------------------------------------------------------
 
-    def _on_propose(self, block: Block, out: Output) -> None:
+    def _admissible(self, block: Block, out: Output) -> bool:
+        """Is this a proposal from its epoch's leader, in the epochs kept?"""
         leader = self.leader(block.epoch)
         if block.proposer != leader:
             self._reject(out, "propose", f"n{block.proposer} is not the leader of "
                          f"epoch {block.epoch} (n{leader} is)", block.hash)
-            return
+            return False
         if block.epoch < self.epoch - self.config.late_proposal_epochs:
             self._reject(out, "propose", f"epoch {block.epoch} is long past",
                          block.hash)
-            return
+            return False
         if block.epoch > self.epoch + self.config.max_future_epochs:
             self._reject(out, "propose", f"epoch {block.epoch} is too far ahead",
                          block.hash)
+            return False
+        return True
+
+    def _on_propose(self, block: Block, out: Output) -> None:
+        if not self._admissible(block, out):
             return
         first = self.first_proposal.get(block.epoch)
         if first is not None and first.hash != block.hash:
@@ -307,11 +363,17 @@ class Streamlet:
             # late one is kept too, so one epoch adds one block at most.
             self.first_proposal[block.epoch] = block
         self._add_block(block, out)
+        if self._replaying and self.config.confused(block.epoch):
+            self._try_vote(out, block.epoch)
         self._try_vote(out)
 
-    def _try_vote(self, out: Output) -> None:
-        """Vote for this epoch's proposal if the vote rule allows it now."""
-        epoch = self.epoch
+    def _try_vote(self, out: Output, epoch: int | None = None) -> None:
+        """Vote for this epoch's proposal if the vote rule allows it now.
+
+        ``epoch`` other than the current one only for the late votes of the
+        confusion demonstration.
+        """
+        epoch = self.epoch if epoch is None else epoch
         block = self.first_proposal.get(epoch)
         if block is None or epoch in self.voted or epoch in self._vote_decided:
             return
@@ -323,6 +385,8 @@ class Streamlet:
             # _add_block refused to attach it; a vote would also raise the
             # height this node promises to extend (last_vote_extended_height).
             reason = "its height or epoch does not follow its parent"
+        elif block.hash in self.notarized:
+            reason = f"b{block.epoch} was already notarized by the others' votes"
         elif block.height <= self.best_height:
             reason = (f"it has seen a notarized chain of height {self.best_height},"
                       f" as long as b{block.epoch}")
@@ -502,14 +566,13 @@ class Streamlet:
                 pending.extend(waiting.values())
 
     def _keep_orphan(self, block: Block, out: Output) -> None:
-        siblings = self.orphans.setdefault(block.parent, {})
-        if block.hash in siblings:
+        if block.hash in self.orphans.get(block.parent, ()):
             return
         if sum(len(v) for v in self.orphans.values()) >= self.config.max_orphans:
             self._reject(out, "block", "too many blocks waiting for ancestors",
                          block.hash)
             return
-        siblings[block.hash] = block
+        self.orphans.setdefault(block.parent, {})[block.hash] = block
         out.events.append({"type": "orphan", "block": block.hash,
                            "parent": block.parent})
         self._request_missing(out, self.peers)
@@ -562,8 +625,10 @@ class Streamlet:
                            "learned": learned, "more": resp.more,
                            "finalized_height": self.finalized_height})
         if resp.more and learned:
+            # Ask again from just below the top: other blocks at the top height
+            # may have been cut off by the size of the answer.
             top = max(b.height for b in resp.blocks)
-            out.send.append(Send((resp.sender,), SyncRequest(self.id, top)))
+            out.send.append(Send((resp.sender,), SyncRequest(self.id, top - 1)))
 
     # --- transactions and housekeeping ----------------------------------
 

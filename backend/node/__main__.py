@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true",
                         help="report only finalizations, status and counters")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--confusion", type=int, nargs=2, default=(0, 0),
+                        metavar=("START", "EPOCHS"),
+                        help="the course's fork demonstration (default off)")
     parser.add_argument("--keep-heights", type=int, default=256,
                         help="finalized heights kept in memory (the store keeps all)")
     args = parser.parse_args(argv)
@@ -39,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     node = NodeProcess(args.id, args.nodes, args.delta, args.leader, args.store,
                        args.control_port, host=args.host, echo=not args.no_echo,
                        trace=args.trace, seed=args.seed,
-                       keep_heights=args.keep_heights, quiet=args.quiet)
+                       keep_heights=args.keep_heights, quiet=args.quiet,
+                       confusion=tuple(args.confusion))
     asyncio.run(node.run())
     return 0
 

@@ -67,6 +67,8 @@ class Faults:
     delay_ms: dict[int, float] = field(default_factory=dict)
     loss: dict[int, float] = field(default_factory=dict)
     groups: list[set[int]] = field(default_factory=list)
+    #: Extra random delay on every link (the asynchrony knob, before GST).
+    jitter_ms: float = 0.0
 
     def blocked(self, src: int, dst: int) -> bool:
         if not self.groups:
@@ -224,7 +226,8 @@ class NodeProcess:
     def __init__(self, node_id: int, n: int, delta_s: float, leader: str,
                  store_path: str, control_port: int, host: str = "127.0.0.1",
                  echo: bool = True, trace: bool = False, seed: int = 0,
-                 keep_heights: int = 256, quiet: bool = False) -> None:
+                 keep_heights: int = 256, quiet: bool = False,
+                 confusion: tuple[int, int] = (0, 0)) -> None:
         self.id = node_id
         self.n = n
         self.delta_s = delta_s
@@ -235,7 +238,9 @@ class NodeProcess:
         self.quiet = quiet
         self._stats_at = 0.0
         self.config = Config(n=n, leader=leader, echo=echo,
-                             keep_heights=keep_heights)
+                             keep_heights=keep_heights,
+                             confusion_start=confusion[0],
+                             confusion_duration=confusion[1])
         self.store = Store(store_path)
         self.restored = not self.store.is_empty()
         if self.restored:
@@ -246,7 +251,12 @@ class NodeProcess:
         self.links = {p: Link(self, p) for p in range(1, n + 1) if p != node_id}
         self.faults = Faults()
         self.random = random.Random(seed * 1000 + node_id)
+        # The epoch clock: wall time from a genesis, or epochs handed out one
+        # at a time by the supervisor (paused / stepping).
         self.genesis: float | None = None
+        self.manual_epoch: int | None = None
+        self.skew_s = 0.0
+        self._clock_changed = asyncio.Event()
         self.stats = {"sent": 0, "received": 0, "dropped_frames": 0,
                       "fault_dropped": 0}
         self._events: list[dict[str, Any]] = []
@@ -285,6 +295,8 @@ class NodeProcess:
         if link is None:
             return
         delay_ms = self.faults.delay_ms.get(peer, 0.0)
+        if self.faults.jitter_ms:
+            delay_ms += self.faults.jitter_ms * (1 + self.random.random())
         dropped = self.faults.blocked(self.id, peer) or (
             self.random.random() < self.faults.loss.get(peer, 0.0))
         self.stats["sent"] += 1
@@ -403,7 +415,7 @@ class NodeProcess:
     def _command(self, cmd: Any) -> dict[str, Any] | None:
         kind = cmd.get("type") if isinstance(cmd, dict) else None
         if kind == "start":
-            self.genesis = float(cmd["genesis"])
+            self._set_clock(cmd["clock"])
             self._set_peers(cmd["peers"])
             self.emit({"type": "started", "pid": os.getpid(),
                        "port": self.port, "restored": self.restored,
@@ -414,6 +426,8 @@ class NodeProcess:
                     self.carry_out(self.core.rebroadcast_pool())
         elif kind == "peers":
             self._set_peers(cmd["peers"])
+        elif kind == "clock":
+            self._set_clock(cmd["clock"])
         elif kind == "tx":
             return self._client_tx(cmd)
         elif kind == "faults":
@@ -421,6 +435,7 @@ class NodeProcess:
                 delay_ms={int(k): float(v) for k, v in cmd["delay_ms"].items()},
                 loss={int(k): float(v) for k, v in cmd["loss"].items()},
                 groups=[set(g) for g in cmd["groups"]],
+                jitter_ms=float(cmd.get("jitter_ms", 0.0)),
             )
         elif kind == "stop":
             self._stopping.set()
@@ -443,18 +458,40 @@ class NodeProcess:
                 link.port = int(port)
                 link.start()
 
-    async def _clock(self) -> None:
-        assert self.genesis is not None
-        while True:
+    def _set_clock(self, clock: dict[str, Any]) -> None:
+        genesis = clock.get("genesis")
+        manual = clock.get("manual_epoch")
+        self.genesis = None if genesis is None else float(genesis)
+        self.manual_epoch = None if manual is None else int(manual)
+        self.epoch_s = float(clock.get("epoch_s", self.epoch_s))
+        self.skew_s = float(clock.get("skew_ms", 0.0)) / 1000
+        self._clock_changed.set()
+
+    def _enter(self, epoch: int) -> None:
+        if epoch > self.core.epoch:
+            self.carry_out(self.core.on_epoch(epoch))
             now = time.time()
+            if now - self._stats_at >= STATS_EVERY_S:
+                self._stats_at = now
+                self.emit({"type": "stats", **self.stats})
+
+    async def _clock(self) -> None:
+        """Enter each epoch when its time comes; epochs only ever increase."""
+        while True:
+            self._clock_changed.clear()
+            if self.manual_epoch is not None or self.genesis is None:
+                if self.manual_epoch is not None:
+                    self._enter(self.manual_epoch)
+                await self._clock_changed.wait()
+                continue
+            # A skewed clock runs ahead (or behind) of the others by skew_s.
+            now = time.time() + self.skew_s
             epoch = max(0, math.floor((now - self.genesis) / self.epoch_s) + 1)
-            if epoch > self.core.epoch:
-                self.carry_out(self.core.on_epoch(epoch))
-                if now - self._stats_at >= STATS_EVERY_S:
-                    self._stats_at = now
-                    self.emit({"type": "stats", **self.stats})
-            wake = self.genesis + epoch * self.epoch_s
-            await asyncio.sleep(max(0.0, wake - time.time()))
+            self._enter(epoch)
+            wake = self.genesis + epoch * self.epoch_s - self.skew_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._clock_changed.wait(),
+                                       max(0.0, wake - time.time()))
 
     # --- life ---------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The headless runner: a real cluster, a scenario, a report and a verdict.
 
-Exit codes: 0 when the finalized chains are consistent, 1 on a safety
-violation, 2 on bad usage (``run.py`` reports those before getting here).
+Exit codes: 0 when the finalized chains are consistent (and a scenario's
+expectations are met), 1 on a safety violation, 2 on bad usage, 3 when the
+chains are consistent but a scenario's expectation was not met.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .audit import check_safety, epoch_ranges, metrics, node_report, read_store
+from .expect import evaluate
 from .scenario import Scenario, ScenarioError, apply_step
 from .supervisor import Cluster, ClusterConfig, ClusterError
 
 EXIT_OK = 0
 EXIT_UNSAFE = 1
 EXIT_USAGE = 2
+#: Consistent, but an expectation of the scenario was not met.
+EXIT_UNEXPECTED = 3
 #: Random transactions stop this many epochs before the end of a run.
 DRAIN_EPOCHS = 4
 
@@ -86,12 +90,15 @@ def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
         cluster.stop()
     records = [read_store(i, h.store) for i, h in cluster.nodes.items()]
     violations = check_safety(records) + progress.violations
+    running = {i for i, (status, _) in statuses.items() if status == "running"}
+    expectations = evaluate(scenario.expect, records, running) if scenario else []
     report = {
         "config": {**config.public(), "epochs": epochs},
         "scenario": scenario.name if scenario else None,
         "nodes": [node_report(r, *statuses[r.id]) for r in records],
         "transactions": _transactions(records, acknowledged),
         "safety": {"consistent": not violations, "violations": violations},
+        "expectations": expectations,
         "metrics": {**metrics(records, epochs),
                     "duration_s": round(time.time() - started, 3),
                     "messages_sent": {str(h.id): h.stats.get("sent", 0)
@@ -102,7 +109,9 @@ def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
         Path(report_path).write_text(json.dumps(report, indent=1))
         print(f"report written to {report_path}", file=out)
     cluster.cleanup()
-    return EXIT_OK if not violations else EXIT_UNSAFE
+    if violations:
+        return EXIT_UNSAFE
+    return EXIT_OK if all(e["met"] for e in expectations) else EXIT_UNEXPECTED
 
 
 def _transactions(records: list[Any], acknowledged: list[str]) -> dict[str, Any]:
@@ -135,6 +144,9 @@ def _summary(records: list[Any], statuses: dict[int, tuple[str, int]],
         extra += f", {restarts} restart(s)" if restarts else ""
         print(f"  n{r.id} ({len(r.finalized)} blocks{extra}): "
               f"{epoch_ranges(r.finalized)}", file=out)
+    for item in report["expectations"]:
+        mark = "met" if item["met"] else "NOT MET"
+        print(f"expectation {item['check']}: {mark}: {item['detail']}", file=out)
     safety = report["safety"]
     if safety["consistent"]:
         print("consistent: every finalized chain is a prefix of the others", file=out)

@@ -15,9 +15,11 @@ Actions and their fields: ``crash``/``restart`` (node), ``partition``
 (groups: list of lists of node ids), ``heal``, ``delay`` (from, to, ms),
 ``loss`` (from, to, rate in 0..1), ``transaction`` (sender, receiver,
 amount, optional node), ``tx_rate`` (rate), ``slow`` (node, ms: delay on all
-its links), ``skew`` (node, ms: its clock runs ahead, or behind if negative),
-``asynchrony`` (on: every message slower than Δ until released), ``delta``
-(seconds, from the next epoch on).
+its links), ``skew`` (node, ms: its clock runs ahead, or behind if negative).
+Delays and skews may be given in multiples of Δ instead of ms (``deltas``), so
+that a file means the same at any speed.
+Also ``asynchrony`` (on: every message slower than Δ until released) and
+``delta`` (seconds, from the next epoch on).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 from backend.core.chain import MAX_ACCOUNT, MAX_AMOUNT
 from backend.core.leader import POLICIES
 
+from .expect import parse_expectations
 from .supervisor import MAX_NODES, Cluster
 
 #: Config keys a scenario may set, with their types.
@@ -46,12 +49,12 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "restart": (("node",), ()),
     "partition": (("groups",), ()),
     "heal": ((), ()),
-    "delay": (("from", "to", "ms"), ()),
+    "delay": (("from", "to"), ("ms", "deltas")),
     "loss": (("from", "to", "rate"), ()),
     "transaction": (("sender", "receiver", "amount"), ("node",)),
     "tx_rate": (("rate",), ()),
-    "slow": (("node", "ms"), ()),
-    "skew": (("node", "ms"), ()),
+    "slow": (("node",), ("ms", "deltas")),
+    "skew": (("node",), ("ms", "deltas")),
     "asynchrony": (("on",), ()),
     "delta": (("seconds",), ()),
 }
@@ -67,6 +70,8 @@ class Scenario:
     description: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    #: Checks of the outcome (see expect.py), asserted by the tests.
+    expect: list[dict[str, Any]] = field(default_factory=list)
 
     def due(self, epoch: int, done: int) -> list[dict[str, Any]]:
         """Steps not yet applied (after the first ``done``) whose epoch came."""
@@ -74,7 +79,7 @@ class Scenario:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
-                "config": self.config, "steps": self.steps}
+                "config": self.config, "steps": self.steps, "expect": self.expect}
 
 
 def _number(value: Any) -> bool:
@@ -90,7 +95,7 @@ def parse(data: Any, source: str = "scenario") -> Scenario:
     """Check a decoded scenario and return it, or raise :class:`ScenarioError`."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: the top level must be an object")
-    unknown = set(data) - {"name", "description", "config", "steps"}
+    unknown = set(data) - {"name", "description", "config", "steps", "expect"}
     if unknown:
         raise ScenarioError(f"{source}: unknown key {sorted(unknown)[0]!r}")
     name = data.get("name", Path(source).stem)
@@ -106,7 +111,12 @@ def parse(data: Any, source: str = "scenario") -> Scenario:
         raise ScenarioError(f"{source}: 'steps' must be a list")
     steps = [_parse_step(step, i + 1, nodes, source) for i, step in enumerate(steps_in)]
     steps.sort(key=lambda s: s["epoch"])  # stable: same-epoch steps keep file order
-    return Scenario(name=name, description=description, config=config, steps=steps)
+    try:
+        expect = parse_expectations(data.get("expect", []), source, nodes)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+    return Scenario(name=name, description=description, config=config, steps=steps,
+                    expect=expect)
 
 
 def load(path: str | Path) -> Scenario:
@@ -182,9 +192,10 @@ def _parse_step(step: Any, index: int, nodes: int, source: str) -> dict[str, Any
         node_field("to")
         if step["from"] == step["to"]:
             raise ScenarioError(f"{where}: fields 'from' and 'to' must differ")
-        key, high = ("ms", 60_000) if action == "delay" else ("rate", 1)
-        if not _number(step[key]) or not 0 <= step[key] <= high:
-            raise ScenarioError(f"{where}: field {key!r} must be a number 0..{high}")
+        if action == "delay":
+            _duration(step, where, low=0)
+        elif not _number(step["rate"]) or not 0 <= step["rate"] <= 1:
+            raise ScenarioError(f"{where}: field 'rate' must be a number 0..1")
     elif action == "partition":
         groups = step["groups"]
         if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
@@ -213,10 +224,7 @@ def _parse_step(step: Any, index: int, nodes: int, source: str) -> dict[str, Any
             raise ScenarioError(f"{where}: field 'rate' must be a number 0..1000")
     elif action in ("slow", "skew"):
         node_field("node")
-        low = 0 if action == "slow" else -60_000
-        if not _number(step["ms"]) or not low <= step["ms"] <= 60_000:
-            raise ScenarioError(f"{where}: field 'ms' must be a number "
-                                f"{low}..60000")
+        _duration(step, where, low=0 if action == "slow" else -60_000)
     elif action == "asynchrony":
         if not isinstance(step["on"], bool):
             raise ScenarioError(f"{where}: field 'on' must be true or false")
@@ -224,6 +232,26 @@ def _parse_step(step: Any, index: int, nodes: int, source: str) -> dict[str, Any
         if not _number(step["seconds"]) or not 0.001 <= step["seconds"] <= 60:
             raise ScenarioError(f"{where}: field 'seconds' must be 0.001..60")
     return dict(step)
+
+
+def _duration(step: dict[str, Any], where: str, low: float) -> None:
+    """A delay or offset is given in ms, or in multiples of Δ ("deltas")."""
+    given = [k for k in ("ms", "deltas") if k in step]
+    if len(given) != 1:
+        raise ScenarioError(f"{where}: give exactly one of the fields 'ms' and "
+                            "'deltas'")
+    key = given[0]
+    high = 60_000 if key == "ms" else 100
+    floor = low if key == "ms" else low / 600
+    if not _number(step[key]) or not floor <= step[key] <= high:
+        raise ScenarioError(f"{where}: field {key!r} must be a number "
+                            f"{floor:g}..{high}")
+
+
+def milliseconds(cluster: Cluster, step: dict[str, Any]) -> float:
+    if "ms" in step:
+        return float(step["ms"])
+    return float(step["deltas"]) * cluster.epoch_seconds / 2 * 1000
 
 
 def apply_step(cluster: Cluster, step: dict[str, Any]) -> str:
@@ -242,8 +270,9 @@ def apply_step(cluster: Cluster, step: dict[str, Any]) -> str:
         cluster.heal()
         return "healed the network"
     if action == "delay":
-        cluster.set_link(step["from"], step["to"], delay_ms=step["ms"])
-        return f"delayed n{step['from']}→n{step['to']} by {step['ms']} ms"
+        ms = milliseconds(cluster, step)
+        cluster.set_link(step["from"], step["to"], delay_ms=ms)
+        return f"delayed n{step['from']}→n{step['to']} by {ms:g} ms"
     if action == "loss":
         cluster.set_link(step["from"], step["to"], loss=step["rate"])
         return f"loss {step['rate']:.0%} on n{step['from']}→n{step['to']}"
@@ -255,15 +284,16 @@ def apply_step(cluster: Cluster, step: dict[str, Any]) -> str:
         cluster.set_tx_rate(step["rate"])
         return f"random transactions at {step['rate']}/s"
     if action == "slow":
-        node = step["node"]
+        node, ms = step["node"], milliseconds(cluster, step)
         for other in cluster.nodes:
             if other != node:
-                cluster.set_link(node, other, delay_ms=step["ms"])
-                cluster.set_link(other, node, delay_ms=step["ms"])
-        return f"n{node} is slow: {step['ms']} ms on each of its links"
+                cluster.set_link(node, other, delay_ms=ms)
+                cluster.set_link(other, node, delay_ms=ms)
+        return f"n{node} is slow: {ms:g} ms on each of its links"
     if action == "skew":
-        cluster.set_skew(step["node"], step["ms"])
-        return f"n{step['node']}'s clock is off by {step['ms']} ms"
+        ms = milliseconds(cluster, step)
+        cluster.set_skew(step["node"], ms)
+        return f"n{step['node']}'s clock is off by {ms:g} ms"
     if action == "asynchrony":
         cluster.set_asynchrony(step["on"])
         return "asynchrony: every message takes longer than Δ" if step["on"] else \

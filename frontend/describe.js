@@ -76,6 +76,13 @@ export function describe(ev, state, once) {
         + ` amount ${ev.amount} (via n${ev.via})`;
     case "safety_violation":
       return `SAFETY VIOLATION at n${ev.node}: ${ev.detail}`;
+    case "clock":
+      return ev.paused
+        ? `epoch clock paused in epoch ${ev.epoch}`
+        : `epoch clock running: epochs of ${ev.epoch_seconds} s (2Δ)`;
+    case "confusion_over":
+      return `n${ev.node}: confusion period over, ${plural(ev.held ?? 0, "held message")}`
+        + " processed now";
     case "scenario":
       return `scenario: ${ev.text}`;
     case "faults":

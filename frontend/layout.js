@@ -100,6 +100,10 @@ export function leaderOf(state, epoch) {
  * genesis + (e-1)·2Δ to genesis + e·2Δ, as every node computes it.
  */
 export function epochClock(state, nowS) {
+  if (state.paused) {
+    const epoch = state.pausedEpoch;
+    return { epoch, leader: leaderOf(state, epoch), leftS: null, fraction: 0, paused: true };
+  }
   if (state.genesis == null) return { epoch: 0, leader: null, leftS: null, fraction: 0 };
   const elapsed = nowS + state.clockOffsetS - state.genesis;
   if (elapsed < 0) {

@@ -34,6 +34,8 @@ export function createState() {
     genesisHash: "",
     genesis: null,
     epochSeconds: 1,
+    paused: false,
+    pausedEpoch: 0,
     settings: {},
     epoch: 0,
     leader: 0,
@@ -104,6 +106,8 @@ export function applySnapshot(state, snap, nowS) {
   state.genesisHash = snap.genesis_hash;
   state.genesis = snap.genesis;
   state.epochSeconds = snap.epoch_seconds || 1;
+  state.paused = Boolean(snap.paused);
+  state.pausedEpoch = snap.paused ? snap.clock?.epoch ?? 0 : 0;
   state.settings = snap.settings ?? {};
   state.epoch = snap.epoch;
   state.leader = snap.leader;
@@ -277,6 +281,13 @@ const HANDLERS = {
   cluster(state, ev) {
     state.genesis = ev.genesis ?? state.genesis;
     state.epochSeconds = ev.epoch_seconds ?? state.epochSeconds;
+  },
+  clock(state, ev) {
+    // Pause, step, resume and a new Δ all move genesis or the epoch length.
+    state.genesis = ev.genesis ?? state.genesis;
+    state.epochSeconds = ev.epoch_seconds ?? state.epochSeconds;
+    state.paused = Boolean(ev.paused);
+    if (state.paused) state.pausedEpoch = ev.epoch;
   },
   safety_violation(state, ev) {
     state.safety = {

@@ -22,8 +22,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from backend.core.leader import leader_of
-
 from .observer import MESSAGE_TYPES, Observer
 from .scenarios import ScenarioPlayer, play_step
 
@@ -253,9 +251,7 @@ class Dashboard:
     def clock(self) -> dict[str, Any]:
         """The epoch now and who leads it and the next few epochs."""
         epoch = self.cluster.current_epoch()
-        n, policy = self.settings["nodes"], self.settings["leader"]
-        leaders = {e: leader_of(e, n, policy) for e in range(max(epoch, 1),
-                                                               epoch + 4)}
+        leaders = {e: self.cluster.leader(e) for e in range(max(epoch, 1), epoch + 4)}
         return {"epoch": epoch, "leader": leaders[max(epoch, 1)],
                 "leaders": leaders, "t": time.time()}
 
@@ -269,6 +265,7 @@ class Dashboard:
                 seq=self.seq, generation=self.generation,
                 config=status.get("config", {}), genesis=status.get("genesis"),
                 epoch_seconds=status.get("epoch_seconds"), clock=clock,
+                paused=bool(status.get("paused", False)),
                 settings=_public(self.settings), t=time.time(),
             )
             return snap
@@ -329,7 +326,9 @@ class Dashboard:
                 "seq": self.seq, "generation": self.generation,
                 "events": [e for e in events if e.get("type") != "tally"],
                 "messages": messages, "dropped_messages": dropped,
-                "clock": clock, "safety_ok": self.observer.violation_count == 0,
+                "clock": clock, "safety": self.observer.safety(),
+                "pending": {node.id: len(node.pool)
+                            for node in self.observer.nodes.values()},
                 "t": now,
             }
             self.socketio.emit("batch", batch)

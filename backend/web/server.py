@@ -5,8 +5,9 @@ anything else of the web layer is imported: eventlet mode without patching
 hangs the server on its first blocking accept, and patching at import time
 would change every process that merely imports the package (tests included).
 
-SIGTERM becomes ``SystemExit``, so the ``finally`` below stops the cluster and
-no node process outlives the server.
+SIGTERM becomes an exception (a ``SystemExit``) that unwinds through the
+``finally`` below, which stops the cluster: no node process outlives the
+server, and the exit status is 0, as for any requested stop.
 """
 
 from __future__ import annotations
@@ -68,8 +69,12 @@ def _option(args: Any, name: str) -> Any:
     return DEFAULTS[name] if value is None else value
 
 
+class _Terminated(SystemExit):
+    """SIGTERM arrived: unwind through the ``finally`` that stops the nodes."""
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise _Terminated(0)
 
 
 def serve(args: Any) -> int:
@@ -115,8 +120,8 @@ def serve(args: Any) -> int:
     try:
         dashboard.start()
         _run(app, _option(args, "host"), _option(args, "port"), async_mode)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, _Terminated):
+        pass  # eventlet's server loop swallows these itself and just returns
     finally:
         dashboard.shutdown()
         log.info("dashboard stopped; every node process reaped")

@@ -14,7 +14,8 @@ export function createClockView(root) {
       const clock = epochClock(state, nowS);
       epochEl.textContent = clock.epoch ? String(clock.epoch) : "–";
       leaderEl.textContent = clock.leader ? `n${clock.leader}` : "–";
-      leftEl.textContent = clock.leftS == null ? "–" : `${clock.leftS.toFixed(2)} s`;
+      if (clock.paused) leftEl.textContent = "paused: no time";
+      else leftEl.textContent = clock.leftS == null ? "–" : `${clock.leftS.toFixed(2)} s`;
       fillEl.style.width = `${(clock.fraction * 100).toFixed(1)}%`;
     },
   };

@@ -54,9 +54,9 @@ export function createNetworkView(svgEl, { onSelect }) {
             if (event.key === "Enter" || event.key === " ") onSelect(d.id);
           });
         g.append("circle").attr("class", "body");
+        g.append("path").attr("class", "cross");
         g.append("text").attr("class", "label");
         g.append("text").attr("class", "sub");
-        g.append("path").attr("class", "cross");
         g.append("title");
         g.transition().duration(600).attr("transform", at).style("opacity", 1);
         return g;

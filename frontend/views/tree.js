@@ -9,10 +9,10 @@ import { isFinalized, isNotarized } from "../model.js";
 
 const d3 = globalThis.d3;
 const WINDOW_EPOCHS = 60;
-const COL = 96;        // px per epoch
-const LANE = 100;      // px per fork lane
-const BW = 76;         // block width
-const BH = 74;         // block height
+const COL = 102;       // px per epoch
+const LANE = 104;      // px per fork lane
+const BW = 82;         // block width
+const BH = 78;         // block height
 const TOP = 34;
 const LEFT = 14;
 const HIGHLIGHT_S = 3; // how long a justification stays ringed
@@ -86,9 +86,9 @@ export function createTreeView(scrollEl, svgEl, { onPick }) {
             if (event.key === "Enter" || event.key === " ") onPick(p.block.hash);
           });
         g.append("rect").attr("class", "box").attr("width", BW).attr("height", BH).attr("rx", 8);
-        g.append("text").attr("class", "name").attr("x", 7).attr("y", 21);
-        g.append("text").attr("class", "meta").attr("x", 7).attr("y", 39);
-        g.append("text").attr("class", "votes").attr("x", 7).attr("y", 55);
+        g.append("text").attr("class", "name").attr("x", 7).attr("y", 22);
+        g.append("text").attr("class", "meta").attr("x", 7).attr("y", 41);
+        g.append("text").attr("class", "votes").attr("x", 7).attr("y", 58);
         g.append("g").attr("class", "node-ticks").attr("transform", `translate(6,${BH - 13})`);
         g.append("title");
         g.transition("fade").duration(400).style("opacity", 1);
@@ -119,8 +119,9 @@ export function createTreeView(scrollEl, svgEl, { onPick }) {
       g.select("text.name").text(`b${b.epoch}`);
       g.select("text.meta").text(`n${b.proposer} · ${b.txCount} tx`);
       const votes = b.voters.size;
+      // Progress towards the quorum (more than n/2), then a tick once reached.
       g.select("text.votes").text(votes < state.quorum
-        ? `votes ${votes}/${state.quorum}` : `votes ${votes} ≥ ${state.quorum}`);
+        ? `${votes}/${state.quorum} votes` : `✓ ${votes} votes`);
       g.select("title").text(`b${b.epoch} (height ${b.height}) proposed by n${b.proposer}, `
         + `${b.txCount} transaction(s), ${b.voters.size} of ${state.quorum} votes needed; `
         + `notarized at ${b.notarizedBy.size} node(s), final at ${b.finalizedBy.size}`);

@@ -104,6 +104,9 @@ class FakeCluster:
     def current_epoch(self) -> int:
         return self.epoch
 
+    def leader(self, epoch: int) -> int:
+        return leader_of(epoch, self.n, self.settings["leader"])
+
     def status(self) -> dict[str, Any]:
         public = {k: v for k, v in self.settings.items() if k != "data_dir"}
         return {

@@ -249,3 +249,18 @@ test("epoch clock counts from genesis in epochs of 2Δ", () => {
   assert.equal(c.fraction, 0.75);
   assert.equal(leaderOf(state, 7), 2);
 });
+
+test("a paused clock holds its epoch; resume and a new Δ move genesis", () => {
+  const state = ready();
+  batch(state, [{ type: "clock", node: 0, paused: true, epoch: 6, genesis: 1000,
+                  epoch_seconds: 2, t: 1011 }]);
+  const held = epochClock(state, 1100);
+  assert.deepEqual([held.epoch, held.paused, held.leftS], [6, true, null]);
+  assert.equal(state.log.at(-1).text, "epoch clock paused in epoch 6");
+
+  batch(state, [{ type: "clock", node: 0, paused: false, epoch: 7, genesis: 1088,
+                  epoch_seconds: 4, t: 1112 }]);
+  const running = epochClock(state, 1113);
+  assert.equal(running.epoch, 7);
+  assert.equal(running.leftS, 3);
+});

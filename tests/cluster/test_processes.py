@@ -14,30 +14,11 @@ import struct
 
 import pytest
 
-from backend.cluster import Cluster, ClusterConfig, ClusterError
+from backend.cluster import ClusterConfig, ClusterError
 from backend.cluster.audit import check_safety, read_store
 from backend.cluster.headless import run
 from backend.cluster.scenario import parse
 from tests.conftest import wait_for
-
-
-@pytest.fixture
-def make_cluster(tmp_path):
-    made: list[Cluster] = []
-
-    def make(**kwargs) -> Cluster:
-        kwargs.setdefault("delta", 0.05)
-        cluster = Cluster(ClusterConfig(data_dir=str(tmp_path / f"c{len(made)}"),
-                                        **kwargs))
-        made.append(cluster)
-        cluster.start()
-        return cluster
-
-    yield make
-    for cluster in made:
-        cluster.stop()
-        for handle in cluster.nodes.values():
-            assert handle.proc is None or handle.proc.poll() is not None
 
 
 def _pid_alive(pid: int) -> bool:

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="random transactions per second (default 0)")
     parser.add_argument("--scenario", help="a scenario file (JSON, see scenarios/)")
     parser.add_argument("--report", help="headless: write a JSON report here")
+    parser.add_argument("--record", metavar="FILE",
+                        help="headless: record every event to FILE (JSON Lines), "
+                        "to replay it in the dashboard")
     parser.add_argument("--chaos", type=float, metavar="SECONDS",
                         help="headless: kill and restart up to f random nodes for "
                         "SECONDS, then audit every store")

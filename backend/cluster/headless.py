@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from .audit import check_safety, epoch_ranges, metrics, node_report, read_store
 from .expect import evaluate
+from .recording import Recorder
 from .scenario import Scenario, ScenarioError, apply_step
 from .supervisor import Cluster, ClusterConfig, ClusterError
 
@@ -44,12 +45,17 @@ class _Progress:
 
 
 def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
-        report_path: str | None = None, out: TextIO = sys.stdout) -> int:
+        report_path: str | None = None, out: TextIO = sys.stdout,
+        record_path: str | None = None) -> int:
     """Run ``epochs`` epochs of a real cluster and return the exit code."""
     steps_done = 0
     cluster = Cluster(config)
     progress = _Progress()
     cluster.subscribe(progress)
+    recorder = None
+    if record_path:
+        recorder = Recorder(record_path, {**config.public(), "epochs": epochs})
+        cluster.subscribe(recorder)
     started = time.time()
     print(f"starting {config.nodes} nodes, Δ = {config.delta:g} s, "
           f"{config.leader} leaders, {epochs} epochs, seed {config.seed}", file=out)
@@ -88,6 +94,9 @@ def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
         return EXIT_USAGE
     finally:
         cluster.stop()
+        if recorder is not None:
+            cluster.wait_relayed()
+            recorder.close()
     records = [read_store(i, h.store) for i, h in cluster.nodes.items()]
     violations = check_safety(records) + progress.violations
     running = {i for i, (status, _) in statuses.items() if status == "running"}
@@ -198,4 +207,5 @@ def main_from_args(args: Any, out: TextIO = sys.stdout) -> int:
     except ClusterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return run(config, epochs, scenario, args.report, out)
+    return run(config, epochs, scenario, args.report, out,
+               getattr(args, "record", None))

@@ -175,6 +175,7 @@ class Cluster:
         self._tx_wake = threading.Event()
         self._stopped = threading.Event()
         self._started = False
+        self._relay_thread: threading.Thread | None = None
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.bind(("127.0.0.1", 0))
         self._server.listen(64)
@@ -189,7 +190,7 @@ class Cluster:
         self._started = True
         atexit.register(self.stop)
         self._spawn_thread(self._accept_loop, "accept")
-        self._spawn_thread(self._relay_loop, "relay")
+        self._relay_thread = self._spawn_thread(self._relay_loop, "relay")
         for handle in self.nodes.values():
             self._spawn(handle)
         try:
@@ -220,6 +221,11 @@ class Cluster:
             self._server.close()
         self._events.put(None)
         atexit.unregister(self.stop)
+
+    def wait_relayed(self, timeout_s: float = 5.0) -> None:
+        """After :meth:`stop`: wait until every event has reached subscribers."""
+        if self._relay_thread is not None:
+            self._relay_thread.join(timeout_s)
 
     def cleanup(self) -> None:
         """Remove the stores, if the cluster made its own data directory."""
@@ -780,6 +786,9 @@ class Cluster:
             except ClusterError as exc:
                 log.info("random transaction not placed: %s", exc)
 
-    def _spawn_thread(self, target: Callable[[], None], name: str) -> None:
-        threading.Thread(target=target, name=f"cluster-{name}", daemon=True).start()
+    def _spawn_thread(self, target: Callable[[], None], name: str
+                      ) -> threading.Thread:
+        thread = threading.Thread(target=target, name=f"cluster-{name}", daemon=True)
+        thread.start()
+        return thread
 

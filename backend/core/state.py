@@ -132,6 +132,7 @@ class Streamlet:
         # being processed now (when late votes are allowed).
         self._held: list[tuple[Message, int]] = []
         self._replaying = False
+        self._asked_votes_epoch = -1
 
     # --- queries --------------------------------------------------------
 
@@ -205,6 +206,7 @@ class Streamlet:
         self._try_vote(out)
         if self.orphans:
             self._request_missing(out, self.peers)
+        self._request_votes(out, self._stuck_blocks())
         return out
 
     def on_transaction(self, tx: Transaction) -> Output:
@@ -378,7 +380,10 @@ class Streamlet:
         if block is None or epoch in self.voted or epoch in self._vote_decided:
             return
         if block.parent not in self.chained:
-            return  # wait: never vote before the parent chain is notarized (case 4)
+            # Wait: never vote before the parent chain is notarized (case 4);
+            # meanwhile ask for the votes this node may have missed.
+            self._request_votes(out, self._unchained_ancestors(block.parent))
+            return
         parent = self.blocks[block.parent]
         reason = None
         if block.height != parent.height + 1 or block.epoch <= parent.epoch:
@@ -576,6 +581,34 @@ class Streamlet:
         out.events.append({"type": "orphan", "block": block.hash,
                            "parent": block.parent})
         self._request_missing(out, self.peers)
+
+    def _unchained_ancestors(self, tip: str) -> list[str]:
+        """Known blocks from ``tip`` down to the notarized chain, newest first."""
+        found = []
+        while tip in self.blocks and tip not in self.chained:
+            found.append(tip)
+            tip = self.blocks[tip].parent
+        return found
+
+    def _stuck_blocks(self) -> list[str]:
+        """Known blocks that others built on but this node has not notarized.
+
+        A child proves its leader saw the block notarized; if this node still
+        lacks some of the votes (lost while a link was down, or dropped), it
+        would never see the chain notarized without asking again.
+        """
+        return [parent for parent, kids in self.children.items()
+                if parent not in self.chained and parent in self.blocks
+                and self.blocks[parent].height > self.finalized_height][:8]
+
+    def _request_votes(self, out: Output, hashes: list[str]) -> None:
+        """Ask peers for blocks and their voters, at most once per epoch."""
+        if not hashes or self._asked_votes_epoch == self.epoch or not self.peers:
+            return
+        self._asked_votes_epoch = self.epoch
+        request = SyncRequest(self.id, self.finalized_height,
+                              tuple(hashes[:MAX_SYNC_BLOCKS]))
+        out.send.append(Send(self.peers, request))
 
     def _request_missing(self, out: Output, peers: tuple[int, ...]) -> None:
         missing = tuple(h for h in self.orphans if h not in self.blocks)

@@ -4,13 +4,10 @@ transactions at the end) must stay quiet."""
 
 from __future__ import annotations
 
-import pytest
-
 from backend.core import HASH, Propose, Transaction, Vote
 from backend.sim import (
     DROP,
     EPOCH_TICKS,
-    LivenessFailure,
     Simulation,
     finish,
     quiet_params,
@@ -182,11 +179,6 @@ def test_the_lost_votes_scenario_leaves_n4_holding_b3_without_a_quorum() -> None
     assert b3 in sim.nodes[4].blocks and b3 not in sim.nodes[4].notarized
 
 
-@pytest.mark.xfail(strict=True, raises=LivenessFailure, reason=(
-    "core catch-up gap: a node that holds a block but lost some of its votes "
-    "never asks for them again (only unknown parents and reconnects trigger a "
-    "SyncRequest), so the block's notarized descendants never form a chain "
-    "there; see backend/sim/README.md"))
 def test_votes_lost_on_a_broken_link_are_fetched_again() -> None:
     sim = Simulation(quiet_params(4, echo=False, delay_ticks=300))
     _lose_n4_votes_of_epoch_3_and_slow_the_rest(sim)

@@ -26,14 +26,12 @@ def test_swarm_finds_no_safety_violation_and_no_exception(results) -> None:
     assert not bad, "\n\n".join(bad)
 
 
-def test_swarm_liveness_fails_only_through_the_known_catch_up_gap(results) -> None:
-    # A node that holds a block but lost some of its votes on a broken link
-    # never asks for them again (test_sim_scenarios shows it in isolation).
-    # Any other liveness failure is new and must be looked at.
-    other = [r.report() for r in results
-             if r.status == LIVENESS and not r.catch_up_gap]
-    assert not other, "\n\n".join(other)
-    assert sum(r.status == OK for r in results) > len(results) * 0.8
+def test_swarm_liveness_phase_always_finalizes(results) -> None:
+    # Once faults stop, every live node gets a new final block in time
+    # (Theorem 13), including nodes that lost votes on a broken link.
+    stuck = [r.report() for r in results if r.status == LIVENESS]
+    assert not stuck, "\n\n".join(stuck)
+    assert all(r.status == OK for r in results)
 
 
 def test_swarm_exercises_every_fault(results) -> None:

@@ -6,6 +6,7 @@
 
 import { applyBatch, applySnapshot, createState, trackSubmitted } from "./model.js";
 import { createClockView } from "./views/clock.js";
+import { createControlsView } from "./views/controls.js";
 import { createInspectorView } from "./views/inspector.js";
 import { createLogView } from "./views/log.js";
 import { createNetworkView } from "./views/network.js";
@@ -77,6 +78,11 @@ const transactions = createTransactionsView($("#tx-panel"), {
   },
 });
 const log = createLogView($("#event-log"));
+const controls = createControlsView($("#controls"), {
+  onClock: (action) => control("clock", { action }),
+  onDelta: (delta) => control("delta", { delta }),
+  onScenario: (id) => control("scenario", { id }),
+});
 
 $("#show-echoes").addEventListener("change", (event) => {
   network.setShowEchoes(event.target.checked);
@@ -114,7 +120,7 @@ function renderBadges() {
   if (!state.ready) return;
   if (s.ok) {
     safety.className = "badge ok";
-    safety.textContent = `safety ✓ finalized chains agree (height ${s.final_height ?? 0})`;
+    safety.textContent = `safety ✓ final chains agree (height ${s.final_height ?? 0})`;
   } else {
     safety.className = "badge bad";
     const last = s.violations?.at(-1);
@@ -128,9 +134,11 @@ function renderBadges() {
 
 // --- the connection ------------------------------------------------------------
 
-socket.on("connect", () => {
+socket.on("connect", async () => {
   $("#connection").className = "badge ok";
   $("#connection").textContent = "live";
+  const reply = await control("scenarios", {});
+  if (reply.ok) controls.setScenarios(reply.scenarios);
 });
 socket.on("disconnect", () => {
   $("#connection").className = "badge bad";
@@ -147,6 +155,7 @@ socket.on("snapshot", (snap) => {
     fillClusterForm(snap.settings ?? {});
     transactions.setRate(snap.settings?.tx_rate ?? 0);
     if (!state.nodes.has(selectedNode)) selectedNode = null;
+    pickedBlock = null;
   }
   dirty = true;
 });
@@ -183,6 +192,7 @@ function frame(time) {
     inspector.render(state, selectedNode, nowS());
     transactions.render(state);
     log.render(state);
+    controls.render(state);
     renderBadges();
   } else if (selectedNode != null && time - lastRender >= 1000) {
     inspector.render(state, selectedNode, nowS());  // keeps the uptime ticking

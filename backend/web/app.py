@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import validation
 from .dashboard import DEFAULT_SETTINGS, Dashboard, make_cluster
+from .scenarios import find_scenario, list_scenarios
 from .validation import InputError
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,12 @@ def create_app(cluster_factory: Callable[[dict], Any] | None = None,
     if start:
         dashboard.start()
     return app
+
+
+class _NotFound(Exception):
+    """Something a request names does not exist (answered as 404)."""
+
+    status = 404
 
 
 def _error(message: str, status: int) -> tuple[Any, int]:
@@ -146,8 +153,29 @@ def _add_api(app: Flask, dashboard: Dashboard) -> None:
 
     @app.post("/api/cluster")
     def cluster() -> Any:
-        settings = validation.cluster_settings(_body(), dashboard.settings)
+        settings = validation.cluster_settings(_body())
         return jsonify(dashboard.reconfigure(settings))
+
+    @app.post("/api/clock")
+    def clock() -> Any:
+        return jsonify(dashboard.clock_control(validation.clock_action(_body())))
+
+    @app.post("/api/delta")
+    def delta() -> Any:
+        delta_s = validation.delta(_body())
+        dashboard.set_delta(delta_s)
+        return jsonify({"delta": delta_s})
+
+    @app.get("/api/scenarios")
+    def scenarios() -> Any:
+        return jsonify(list_scenarios())
+
+    @app.post("/api/scenarios/<scenario_id>")
+    def play(scenario_id: str) -> Any:
+        scenario = find_scenario(scenario_id)
+        if scenario is None:
+            return _error(f"unknown scenario {scenario_id[:64]}", 404)
+        return jsonify(dashboard.play(scenario))
 
     @app.post("/api/tx-rate")
     def tx_rate() -> Any:
@@ -197,21 +225,17 @@ def _add_socket_handlers(socketio: SocketIO, dashboard: Dashboard) -> None:
     def on_snapshot(data: Any = None) -> None:
         dashboard.emit_snapshot(to=request.sid)
 
-    @socketio.on("crash")
-    def on_crash(data: Any = None) -> dict[str, Any]:
-        def action() -> dict[str, Any]:
-            node = validation.node_id(data)
-            dashboard.crash(node)
-            return {"node": node}
-        return control("crash", action)
+    def node_control(event: str, method: Callable[[int], None]) -> None:
+        def handler(data: Any = None) -> dict[str, Any]:
+            def action() -> dict[str, Any]:
+                node = validation.node_id(data)
+                method(node)
+                return {"node": node}
+            return control(event, action)
+        socketio.on_event(event, handler)
 
-    @socketio.on("restart")
-    def on_restart(data: Any = None) -> dict[str, Any]:
-        def action() -> dict[str, Any]:
-            node = validation.node_id(data)
-            dashboard.restart(node)
-            return {"node": node}
-        return control("restart", action)
+    node_control("crash", dashboard.crash)
+    node_control("restart", dashboard.restart)
 
     @socketio.on("transaction")
     def on_transaction(data: Any = None) -> dict[str, Any]:
@@ -231,9 +255,36 @@ def _add_socket_handlers(socketio: SocketIO, dashboard: Dashboard) -> None:
     @socketio.on("cluster")
     def on_cluster(data: Any = None) -> dict[str, Any]:
         def action() -> dict[str, Any]:
-            settings = validation.cluster_settings(data, dashboard.settings)
+            settings = validation.cluster_settings(data)
             return {"state": dashboard.reconfigure(settings)}
         return control("cluster", action)
+
+    @socketio.on("clock")
+    def on_clock(data: Any = None) -> dict[str, Any]:
+        return control("clock", lambda: dashboard.clock_control(
+            validation.clock_action(data)))
+
+    @socketio.on("delta")
+    def on_delta(data: Any = None) -> dict[str, Any]:
+        def action() -> dict[str, Any]:
+            delta_s = validation.delta(data)
+            dashboard.set_delta(delta_s)
+            return {"delta": delta_s}
+        return control("delta", action)
+
+    @socketio.on("scenarios")
+    def on_scenarios(data: Any = None) -> dict[str, Any]:
+        return control("scenarios", lambda: {"scenarios": list_scenarios()})
+
+    @socketio.on("scenario")
+    def on_scenario(data: Any = None) -> dict[str, Any]:
+        def action() -> dict[str, Any]:
+            scenario_id = validation.scenario_id(data)
+            scenario = find_scenario(scenario_id)
+            if scenario is None:
+                raise _NotFound(f"unknown scenario {scenario_id[:64]}")
+            return {"state": dashboard.play(scenario)}
+        return control("scenario", action)
 
     @socketio.on("why")
     def on_why(data: Any = None) -> dict[str, Any]:
@@ -241,7 +292,7 @@ def _add_socket_handlers(socketio: SocketIO, dashboard: Dashboard) -> None:
             block_hash = validation.block_hash(data)
             info = dashboard.block(block_hash)
             if info is None:
-                raise InputError(f"unknown block {block_hash}")
+                raise _NotFound(f"unknown block {block_hash}")
             return {"block": info}
         return control("why", action)
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .observer import MESSAGE_TYPES, Observer
-from .scenarios import ScenarioPlayer, play_step
+from .scenarios import LoadedScenario, ScenarioPlayer, play_step
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 DEFAULT_SETTINGS: dict[str, Any] = {
     "nodes": 5, "delta": 1.0, "leader": "round-robin", "echo": True, "seed": 0,
     "tx_rate": 0.0, "trace_messages": True, "data_dir": None,
+    "confusion_start": 0, "confusion_duration": 0,
 }
+#: Settings that belong to one scenario (the course's fork demonstration) and
+#: are dropped when the cluster is restarted with other settings.
+SCENARIO_ONLY = {"confusion_start": 0, "confusion_duration": 0}
 
 
 def make_cluster(settings: dict[str, Any]) -> Any:
@@ -160,14 +164,24 @@ class Dashboard:
     def reconfigure(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Replace the cluster with one built from ``settings``; pages reset."""
         with self._control:
-            self.player = None  # a scenario was written for the first cluster
+            self.player = None  # a scenario was written for the old cluster
             self._stop_cluster()
-            self.settings = {**self.settings, **settings}
+            self.settings = {**self.settings, **SCENARIO_ONLY, **settings}
             self._start_cluster()
-            snapshot = self.snapshot()
             with self._view:
-                self.socketio.emit("snapshot", snapshot)
+                self.socketio.emit("snapshot", self.snapshot())
         return self.state()
+
+    def play(self, scenario: LoadedScenario) -> dict[str, Any]:
+        """Start a new cluster with the scenario's settings and play its steps."""
+        with self._control:
+            state = self.reconfigure(scenario.settings)
+            self.player = ScenarioPlayer(scenario.steps, scenario.name)
+            self.inbox.push(self.generation, {
+                "node": 0, "type": "scenario", "t": time.time(),
+                "text": f"playing '{scenario.name}': {scenario.description}"})
+            self.socketio.start_background_task(self._play_loop, self.player)
+        return state
 
     def shutdown(self) -> None:
         """Stop relaying and stop the cluster: no node process is left."""
@@ -199,6 +213,24 @@ class Dashboard:
         with self._control:
             self.cluster.set_tx_rate(rate)
             self.settings["tx_rate"] = rate
+
+    def clock_control(self, action: str) -> dict[str, Any]:
+        """Pause the epochs, step one epoch while paused, or resume."""
+        with self._control:
+            if action == "pause":
+                self.cluster.pause()
+            elif action == "step":
+                self.cluster.step()
+            else:
+                self.cluster.resume()
+            status = self.cluster.status()
+        return {"epoch": status.get("epoch"), "paused": status.get("paused")}
+
+    def set_delta(self, delta_s: float) -> None:
+        """Δ for the epochs to come (the current one keeps its length)."""
+        with self._control:
+            self.cluster.set_delta(delta_s)
+            self.settings["delta"] = delta_s
 
     def _refresh_nodes(self) -> None:
         """Copy pids and states from the cluster's table into the view."""

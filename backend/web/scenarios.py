@@ -7,13 +7,21 @@ dashboard settings and remembers which steps have been played.
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 #: Scenario config keys that are cluster settings (``epochs`` is headless-only:
 #: the dashboard runs until it is stopped).
-SETTING_KEYS = ("nodes", "delta", "leader", "echo", "seed", "tx_rate")
+SETTING_KEYS = ("nodes", "delta", "leader", "echo", "seed", "tx_rate",
+                "confusion_start", "confusion_duration")
+#: The preset scenarios the page offers.
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 @dataclass
@@ -32,6 +40,38 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     settings = {k: v for k, v in scenario.config.items() if k in SETTING_KEYS}
     return LoadedScenario(scenario.name, scenario.description, settings,
                           list(scenario.steps))
+
+
+def list_scenarios(directory: Path = SCENARIO_DIR) -> list[dict[str, Any]]:
+    """The scenario files of ``directory`` that load, as id, name, description."""
+    found = []
+    for path in sorted(directory.glob("*.json")):
+        if not _ID.fullmatch(path.stem):
+            continue
+        try:
+            scenario = load_scenario(path)
+        except ValueError as exc:
+            log.warning("scenario %s skipped: %s", path.name, exc)
+            continue
+        found.append({"id": path.stem, "name": scenario.name,
+                      "description": scenario.description,
+                      "steps": len(scenario.steps)})
+    return found
+
+
+def find_scenario(scenario_id: str, directory: Path = SCENARIO_DIR
+                  ) -> LoadedScenario | None:
+    """The scenario with this id (a file name without ``.json``), or None.
+
+    The id is checked against a strict pattern before it becomes a path, so a
+    request cannot name a file outside the scenario folder.
+    """
+    if not _ID.fullmatch(scenario_id):
+        return None
+    path = directory / f"{scenario_id}.json"
+    if not path.is_file():
+        return None
+    return load_scenario(path)
 
 
 @dataclass

@@ -82,15 +82,15 @@ def transaction(body: Any) -> tuple[int, int, float | int]:
     return sender, receiver, amount
 
 
-def cluster_settings(body: Any, current: dict[str, Any]) -> dict[str, Any]:
-    """New cluster settings: ``current`` with the fields ``body`` changes."""
+def cluster_settings(body: Any) -> dict[str, Any]:
+    """The cluster settings ``body`` changes, checked; the others stay as they are."""
     body = _object(body, "cluster settings")
     _no_extra(body, {"nodes", "delta", "leader", "echo", "seed", "tx_rate"})
     if not body:
         raise InputError("give at least one of nodes, delta, leader, echo, seed, "
                          "tx_rate")
 
-    settings = dict(current)
+    settings: dict[str, Any] = {}
     if "nodes" in body:
         settings["nodes"] = _integer(body["nodes"], "nodes", MIN_NODES, MAX_NODES)
     if "delta" in body:
@@ -141,3 +141,37 @@ def block_hash(body: Any) -> str:
             and all(c in "0123456789abcdef" for c in value)):
         raise InputError("block must be 64 lowercase hex digits")
     return value
+
+
+CLOCK_ACTIONS = ("pause", "step", "resume")
+
+
+def clock_action(body: Any) -> str:
+    """``{"action": "pause" | "step" | "resume"}``."""
+    body = _object(body, "the request")
+    if "action" not in body:
+        raise InputError("missing field(s): action")
+    _no_extra(body, {"action"})
+    if body["action"] not in CLOCK_ACTIONS:
+        raise InputError(f"action must be one of {', '.join(CLOCK_ACTIONS)}")
+    return body["action"]
+
+
+def delta(body: Any) -> float:
+    """``{"delta": seconds}``: Δ from the next epoch on."""
+    body = _object(body, "the request")
+    if "delta" not in body:
+        raise InputError("missing field(s): delta")
+    _no_extra(body, {"delta"})
+    return float(_number(body["delta"], "delta", MIN_DELTA_S, MAX_DELTA_S))
+
+
+def scenario_id(body: Any) -> str:
+    """``{"id": name}``: a scenario file's name without ``.json``."""
+    body = _object(body, "the request")
+    if "id" not in body:
+        raise InputError("missing field(s): id")
+    _no_extra(body, {"id"})
+    if not isinstance(body["id"], str):
+        raise InputError("id must be a string")
+    return body["id"]

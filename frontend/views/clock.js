@@ -14,7 +14,7 @@ export function createClockView(root) {
       const clock = epochClock(state, nowS);
       epochEl.textContent = clock.epoch ? String(clock.epoch) : "–";
       leaderEl.textContent = clock.leader ? `n${clock.leader}` : "–";
-      if (clock.paused) leftEl.textContent = "paused: no time";
+      if (clock.paused) leftEl.textContent = "paused";
       else leftEl.textContent = clock.leftS == null ? "–" : `${clock.leftS.toFixed(2)} s`;
       fillEl.style.width = `${(clock.fraction * 100).toFixed(1)}%`;
     },

@@ -36,6 +36,7 @@ class FakeCluster:
         self.started = False
         self.stopped = False
         self.tx_rate = settings.get("tx_rate", 0.0)
+        self.paused = False
         self.submitted: list[tuple[int, int, float]] = []
         self._nonces: dict[int, itertools.count[int]] = {}
         self._pids = itertools.count(40_000)
@@ -96,6 +97,26 @@ class FakeCluster:
     def set_tx_rate(self, rate: float) -> None:
         self.tx_rate = rate
 
+    def pause(self) -> int:
+        if self.paused:
+            raise ClusterError("the cluster is already paused", 409)
+        self.paused = True
+        return self.epoch
+
+    def step(self) -> int:
+        if not self.paused:
+            raise ClusterError("step needs the cluster to be paused", 409)
+        self.epoch += 1
+        return self.epoch
+
+    def resume(self) -> None:
+        if not self.paused:
+            raise ClusterError("the cluster is not paused", 409)
+        self.paused = False
+
+    def set_delta(self, delta: float) -> None:
+        self.settings["delta"] = delta
+
     def subscribe(self, callback: Callable[[dict[str, Any]], None]
                   ) -> Callable[[], None]:
         self.subscribers.append(callback)
@@ -114,7 +135,7 @@ class FakeCluster:
             "leader": leader_of(self.epoch, self.n, self.settings["leader"])
             if self.epoch else None,
             "genesis": self.genesis, "epoch_seconds": 2 * self.settings["delta"],
-            "nodes": [dict(n) for n in self.nodes.values()],
+            "paused": self.paused, "nodes": [dict(n) for n in self.nodes.values()],
         }
 
     # --- test helpers ---------------------------------------------------

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.conftest import wait_for
 from tests.web.conftest import Rig
 
 GOOD_TX = {"sender": 1, "receiver": 2, "amount": 5}
@@ -315,3 +316,67 @@ def test_page_and_modules_are_served(rig: Rig) -> None:
     assert rig.http.get("/static/vendor/d3.min.js").status_code == 200
     assert rig.http.get("/static/vendor/socket.io.min.js").status_code == 200
     assert rig.http.get("/js/../backend/web/app.py").status_code == 404
+
+
+# --- the epoch clock, Δ and scenarios ----------------------------------------
+
+
+def test_pause_step_resume(rig: Rig) -> None:
+    rig.cluster.epoch = 4
+    assert post(rig, "/api/clock", {"action": "pause"}).get_json() == {
+        "epoch": 4, "paused": True}
+    assert post(rig, "/api/clock", {"action": "step"}).get_json()["epoch"] == 5
+    reply = post(rig, "/api/clock", {"action": "pause"})
+    assert reply.status_code == 409
+    assert reply.get_json() == {"error": "the cluster is already paused"}
+    assert post(rig, "/api/clock", {"action": "resume"}).get_json()["paused"] is False
+    assert post(rig, "/api/clock", {"action": "step"}).status_code == 409
+
+
+@pytest.mark.parametrize(("path", "body", "message"), [
+    ("/api/clock", {"action": "rewind"}, "action must be one of pause, step, resume"),
+    ("/api/clock", {}, "missing field(s): action"),
+    ("/api/delta", {"delta": 0.01}, "delta must be between 0.05 and 10"),
+    ("/api/delta", {"delta": "slow"}, "delta must be a number"),
+    ("/api/delta", {"delta": 1, "now": True}, "unknown field(s): now"),
+])
+def test_bad_clock_controls_are_refused(rig: Rig, path: str, body: object,
+                                        message: str) -> None:
+    reply = post(rig, path, body)
+    assert reply.status_code == 400 and reply.get_json() == {"error": message}
+
+
+def test_delta_changes_for_the_coming_epochs(rig: Rig) -> None:
+    assert post(rig, "/api/delta", {"delta": 0.25}).get_json() == {"delta": 0.25}
+    assert rig.cluster.settings["delta"] == 0.25
+    assert rig.dashboard.settings["delta"] == 0.25
+
+
+def test_scenarios_are_listed_from_the_scenario_folder(rig: Rig) -> None:
+    listed = {s["id"]: s for s in rig.http.get("/api/scenarios").get_json()}
+    assert "crash-and-recover" in listed and "confusion" in listed
+    assert listed["crash-and-recover"]["name"] and listed["crash-and-recover"]["steps"]
+
+
+@pytest.mark.parametrize("scenario_id", ["nope", "..%2Fpyproject", "UPPER", "a" * 80])
+def test_unknown_scenario_is_not_found(rig: Rig, scenario_id: str) -> None:
+    reply = rig.http.post(f"/api/scenarios/{scenario_id}")
+    assert reply.status_code == 404 and reply.is_json
+
+
+def test_playing_a_scenario_restarts_the_cluster_and_runs_its_steps(make_rig) -> None:
+    rig = make_rig(batch_interval_s=0.01)
+    first = rig.cluster
+    state = rig.http.post("/api/scenarios/confusion").get_json()
+    assert first.stopped and rig.cluster is not first
+    assert state["config"]["confusion_duration"] == 4
+    assert rig.dashboard.player is not None
+
+    state = rig.http.post("/api/scenarios/crash-and-recover").get_json()
+    assert state["config"]["confusion_duration"] == 0  # not carried over
+    rig.cluster.epoch = 5  # the file crashes node 2 at epoch 5
+    wait_for(lambda: rig.cluster.nodes[2]["status"] == "crashed", 10,
+             "the scenario to crash node 2")
+
+    post(rig, "/api/cluster", {"nodes": 5})
+    assert rig.dashboard.player is None  # a new cluster ends the scenario

@@ -36,6 +36,7 @@ export function createState() {
     epochSeconds: 1,
     paused: false,
     pausedEpoch: 0,
+    faults: { links: [], groups: [] },
     settings: {},
     epoch: 0,
     leader: 0,
@@ -107,6 +108,7 @@ export function applySnapshot(state, snap, nowS) {
   state.genesis = snap.genesis;
   state.epochSeconds = snap.epoch_seconds || 1;
   state.paused = Boolean(snap.paused);
+  state.faults = snap.faults ?? state.faults;
   state.pausedEpoch = snap.paused ? snap.clock?.epoch ?? 0 : 0;
   state.settings = snap.settings ?? {};
   state.epoch = snap.epoch;
@@ -281,6 +283,9 @@ const HANDLERS = {
   cluster(state, ev) {
     state.genesis = ev.genesis ?? state.genesis;
     state.epochSeconds = ev.epoch_seconds ?? state.epochSeconds;
+  },
+  faults(state, ev) {
+    state.faults = { links: ev.links ?? [], groups: ev.groups ?? [] };
   },
   clock(state, ev) {
     // Pause, step, resume and a new Δ all move genesis or the epoch length.
@@ -464,4 +469,34 @@ function nodeLog(state, node, ev) {
   if (!text) return;
   node.log.push({ id: ++state.logSeq, t: ev.t, type: ev.type, text });
   if (node.log.length > LIMITS.nodeLog) node.log.shift();
+}
+
+/**
+ * Links the network faults affect, for drawing: a partition cuts every link
+ * between nodes of different groups (a node in no group is cut off from all),
+ * and a link with injected delay or loss is "slow" or "lossy".
+ */
+export function faultyLinks(state) {
+  const out = new Map();
+  const ids = [...state.nodes.keys()].sort((a, b) => a - b);
+  const groups = state.faults?.groups ?? [];
+  if (groups.length) {
+    const groupOf = new Map();
+    groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)));
+    for (const a of ids) {
+      for (const b of ids) {
+        if (a < b && (groupOf.get(a) ?? -1 - a) !== (groupOf.get(b) ?? -1 - b)) {
+          out.set(`${a}-${b}`, { key: `${a}-${b}`, a, b, kind: "cut" });
+        }
+      }
+    }
+  }
+  for (const link of state.faults?.links ?? []) {
+    const [a, b] = [Math.min(link.from, link.to), Math.max(link.from, link.to)];
+    const key = `${a}-${b}`;
+    if (out.has(key)) continue;
+    const kind = link.loss ? "lossy" : link.delay_ms ? "slow" : null;
+    if (kind) out.set(key, { key, a, b, kind });
+  }
+  return [...out.values()];
 }

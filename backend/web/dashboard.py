@@ -298,6 +298,7 @@ class Dashboard:
                 config=status.get("config", {}), genesis=status.get("genesis"),
                 epoch_seconds=status.get("epoch_seconds"), clock=clock,
                 paused=bool(status.get("paused", False)),
+                faults=status.get("faults", {"links": [], "groups": []}),
                 settings=_public(self.settings), t=time.time(),
             )
             return snap

@@ -15,7 +15,7 @@ export function createClockView(root) {
       epochEl.textContent = clock.epoch ? String(clock.epoch) : "–";
       leaderEl.textContent = clock.leader ? `n${clock.leader}` : "–";
       if (clock.paused) leftEl.textContent = "paused";
-      else leftEl.textContent = clock.leftS == null ? "–" : `${clock.leftS.toFixed(2)} s`;
+      else leftEl.textContent = clock.leftS == null ? "–" : `${clock.leftS.toFixed(2)} s left`;
       fillEl.style.width = `${(clock.fraction * 100).toFixed(1)}%`;
     },
   };

@@ -4,7 +4,7 @@
 // a floor that keeps a 1 ms hop visible.
 
 import { ringPosition } from "../layout.js";
-import { travelMs } from "../model.js";
+import { faultyLinks, travelMs } from "../model.js";
 
 const d3 = globalThis.d3;
 const CX = 300;
@@ -19,6 +19,7 @@ function crossPath(r) {
 
 export function createNetworkView(svgEl, { onSelect }) {
   const svg = d3.select(svgEl);
+  const gLinks = svg.append("g").attr("class", "links");
   const gMessages = svg.append("g").attr("class", "messages");
   const gLeader = svg.append("g").attr("class", "leader");
   const gNodes = svg.append("g").attr("class", "nodes");
@@ -102,6 +103,19 @@ export function createNetworkView(svgEl, { onSelect }) {
     }
   }
 
+  function renderLinks(state) {
+    const links = faultyLinks(state).filter((l) => positions.has(l.a) && positions.has(l.b));
+    gLinks.selectAll("line.link").data(links, (l) => l.key).join(
+      (enter) => enter.append("line").style("opacity", 0)
+        .call((line) => line.transition().duration(400).style("opacity", 1)),
+      (update) => update,
+      (exit) => exit.transition().duration(400).style("opacity", 0).remove(),
+    )
+      .attr("class", (l) => `link ${l.kind}`)
+      .attr("x1", (l) => positions.get(l.a).x).attr("y1", (l) => positions.get(l.a).y)
+      .attr("x2", (l) => positions.get(l.b).x).attr("y2", (l) => positions.get(l.b).y);
+  }
+
   function renderMessages(state) {
     const now = performance.now();
     const visible = [];
@@ -165,6 +179,7 @@ export function createNetworkView(svgEl, { onSelect }) {
     render(state, selected) {
       const radius = layout(state);
       renderNodes(state, selected, radius);
+      renderLinks(state);
       renderLeader(state, radius);
       renderMessages(state);
     },

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  LIMITS, applyBatch, applySnapshot, blockName, createState, isNotarized,
+  LIMITS, applyBatch, applySnapshot, blockName, createState, faultyLinks, isNotarized,
   trackSubmitted, travelMs,
 } from "../../../frontend/model.js";
 import { epochClock, layoutTree, leaderOf, uptimeS } from "../../../frontend/layout.js";
@@ -263,4 +263,19 @@ test("a paused clock holds its epoch; resume and a new Δ move genesis", () => {
   const running = epochClock(state, 1113);
   assert.equal(running.epoch, 7);
   assert.equal(running.leftS, 3);
+});
+
+test("a partition cuts the links between groups; slow links are marked", () => {
+  const state = ready();
+  batch(state, [{ type: "faults", node: 0, t: 1, groups: [[1, 2], [3, 4, 5]],
+                  links: [{ from: 1, to: 2, delay_ms: 300 }] }]);
+  const links = Object.fromEntries(faultyLinks(state).map((l) => [l.key, l.kind]));
+  assert.deepEqual(links, { "1-3": "cut", "1-4": "cut", "1-5": "cut", "2-3": "cut",
+                            "2-4": "cut", "2-5": "cut", "1-2": "slow" });
+  assert.equal(state.log.at(-1).text,
+               "network faults: partition {1, 2} | {3, 4, 5}; n1→n2 300 ms delay");
+
+  batch(state, [{ type: "faults", node: 0, t: 2, groups: [], links: [] }]);
+  assert.deepEqual(faultyLinks(state), []);
+  assert.equal(state.log.at(-1).text, "network healed");
 });

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, render_template, request, send_from_directory
 from flask_socketio import SocketIO, emit
@@ -61,6 +62,7 @@ def create_app(cluster_factory: Callable[[dict], Any] | None = None,
 
     _add_pages(app)
     _add_api(app, dashboard)
+    _refuse_other_sites(app)
     _add_errors(app)
     _add_socket_handlers(socketio, dashboard)
     if start:
@@ -182,6 +184,23 @@ def _add_api(app: Flask, dashboard: Dashboard) -> None:
         rate = validation.tx_rate(_body())
         dashboard.set_tx_rate(rate)
         return jsonify({"rate": rate})
+
+
+def _refuse_other_sites(app: Flask) -> None:
+    """Refuse state-changing requests that a page of another site makes.
+
+    The server listens on 127.0.0.1, but any web page the user opens could
+    still POST to it (a body-less POST needs no CORS pre-flight). Browsers
+    name the page's origin in the Origin header; command-line clients send
+    none and are let through.
+    """
+    @app.before_request
+    def same_origin_only() -> Any:
+        origin = request.headers.get("Origin")
+        if request.method == "POST" and origin is not None:
+            if urlsplit(origin).netloc != request.host:
+                return _error("requests from other sites are refused", 403)
+        return None
 
 
 def _add_errors(app: Flask) -> None:

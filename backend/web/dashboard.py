@@ -127,6 +127,7 @@ class Dashboard:
         self.player: ScenarioPlayer | None = None
         self._stopping = False
         self._last_emit = 0.0
+        self._overflow_logged = 0
 
     # --- lifecycle -----------------------------------------------------
 
@@ -344,6 +345,10 @@ class Dashboard:
         with self._view:
             events, messages, dropped = self.inbox.drain(
                 self.generation, self.messages_per_batch)
+            if self.inbox.overflow > self._overflow_logged:
+                log.warning("relay: %d events lost to a full inbox; the view may "
+                            "miss blocks", self.inbox.overflow - self._overflow_logged)
+                self._overflow_logged = self.inbox.overflow
             now = time.time()
             if not events and not messages and now - self._last_emit < self.heartbeat_s:
                 return 0

@@ -380,3 +380,14 @@ def test_playing_a_scenario_restarts_the_cluster_and_runs_its_steps(make_rig) ->
 
     post(rig, "/api/cluster", {"nodes": 5})
     assert rig.dashboard.player is None  # a new cluster ends the scenario
+
+
+def test_posts_from_another_site_are_refused(rig: Rig) -> None:
+    reply = rig.http.post("/api/nodes/1/crash",
+                          headers={"Origin": "http://evil.example"})
+    assert reply.status_code == 403
+    assert reply.get_json() == {"error": "requests from other sites are refused"}
+    assert rig.cluster.nodes[1]["status"] == "running"
+
+    same = rig.http.post("/api/nodes/1/crash", headers={"Origin": "http://localhost"})
+    assert same.status_code == 200

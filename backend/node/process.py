@@ -211,6 +211,10 @@ class PeerConnection(asyncio.Protocol):
                 continue
             if not node._deliver(value, self.via):
                 self.bad += 1
+                if self.bad >= MAX_BAD_FRAMES:
+                    # One read can hold thousands of small frames: stop here
+                    # rather than log and report every one of them.
+                    break
         if self.bad >= MAX_BAD_FRAMES:
             self._close()
 

@@ -75,7 +75,13 @@ def run(config: ClusterConfig, epochs: int, scenario: Scenario | None = None,
                 cluster.set_tx_rate(0)
                 print(f"  epoch {epoch}: random transactions stopped", file=out)
             if scenario is not None:
-                for step in scenario.due(epoch, steps_done):
+                # A step keyed by epoch E is applied in the last quarter of
+                # epoch E - 1, so that it is in force when E begins even if
+                # this loop wakes a little late on a busy machine.
+                left = cluster.time_left()
+                soon = epoch + 1 if left is not None and \
+                    left < cluster.epoch_seconds / 4 else epoch
+                for step in scenario.due(soon, steps_done):
                     steps_done += 1
                     try:
                         line = apply_step(cluster, step)

@@ -176,6 +176,7 @@ class Cluster:
         self._stopped = threading.Event()
         self._started = False
         self._relay_thread: threading.Thread | None = None
+        self._accept_thread: threading.Thread | None = None
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.bind(("127.0.0.1", 0))
         self._server.listen(64)
@@ -189,7 +190,7 @@ class Cluster:
             raise ClusterError("the cluster was already started", 409)
         self._started = True
         atexit.register(self.stop)
-        self._spawn_thread(self._accept_loop, "accept")
+        self._accept_thread = self._spawn_thread(self._accept_loop, "accept")
         self._relay_thread = self._spawn_thread(self._relay_loop, "relay")
         for handle in self.nodes.values():
             self._spawn(handle)
@@ -217,6 +218,12 @@ class Cluster:
             self._close(handle)
         for handle in self.nodes.values():
             self._reap(handle, grace_s=2.0)
+        # Wake the accept loop by shutting the listener down, let it return,
+        # and only then close the socket (the same reason as in _close).
+        with contextlib.suppress(OSError, ValueError):
+            self._server.shutdown(socket.SHUT_RDWR)
+        if self._accept_thread is not None:
+            self._accept_thread.join(1.0)
         with contextlib.suppress(OSError, ValueError):
             self._server.close()
         self._events.put(None)
@@ -608,12 +615,14 @@ class Cluster:
             proc.wait()
 
     def _close(self, handle: NodeHandle) -> None:
+        # Only shut the link down: its reader thread then sees the end of the
+        # stream and closes the socket itself. Closing it under a blocked
+        # reader leaves that read registered under eventlet, and the next
+        # socket to get the same descriptor number cannot be read.
         conn, handle.conn = handle.conn, None
         if conn is not None:
             with contextlib.suppress(OSError, ValueError):
                 conn.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError, ValueError):
-                conn.close()
 
     def _log_tail(self, handle: NodeHandle) -> str:
         try:
@@ -632,7 +641,10 @@ class Cluster:
         while not self._stopped.is_set():
             try:
                 conn, _ = self._server.accept()
-            except OSError:
+            except (OSError, EOFError):
+                return
+            if self._stopped.is_set():
+                conn.close()
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._spawn_thread(lambda c=conn: self._read_loop(c), "control")
@@ -652,8 +664,8 @@ class Cluster:
                             return
                     else:
                         self._on_frame(handle, frame)
-        except (OSError, FrameTooLarge):
-            return
+        except (OSError, EOFError, FrameTooLarge):
+            return  # eventlet reports a socket closed under a reader as EOF
         finally:
             with contextlib.suppress(OSError, ValueError):
                 conn.close()

@@ -133,16 +133,8 @@ def _patch_for_eventlet() -> None:
     os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
     import eventlet
-    import eventlet.debug
 
     eventlet.monkey_patch()
-    # Known shortcoming of running the supervisor green: Cluster.stop() closes
-    # sockets that its reader threads are blocked on, and eventlet keeps those
-    # readers registered. When a new cluster (POST /api/cluster, a scenario)
-    # reuses the file descriptor numbers, eventlet's guard against two readers
-    # on one descriptor would fail its start. Without the guard the stale
-    # reader wakes once, finds its socket closed and ends.
-    eventlet.debug.hub_prevent_multiple_readers(False)
 
 
 def _announce(host: str, port: int) -> None:

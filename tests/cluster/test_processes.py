@@ -77,15 +77,23 @@ def test_f_crashed_nodes_and_the_rest_keep_finalizing(tmp_path):
 
 
 def test_round_robin_with_nodes_1_and_3_crashed_finalizes_nothing_after(tmp_path):
-    """PROTOCOL.md corner case 7, on real processes."""
+    """PROTOCOL.md corner case 7, on real processes.
+
+    Measured from the last block n1 or n3 got notarized (the crash may land a
+    little late on a loaded machine): after it, live leaders 2, 4, 5 never
+    fill three consecutive epochs, so nothing later than the epoch after it
+    can become final.
+    """
     scenario = parse({"name": "rr", "steps": [
         {"epoch": 2, "action": "crash", "node": 1},
         {"epoch": 2, "action": "crash", "node": 3}]})
-    code, report = _report(tmp_path, 5, epochs=14, scenario=scenario)
+    code, report = _report(tmp_path, 5, epochs=16, scenario=scenario)
     assert code == 0
+    notarized = [b for n in report["nodes"] for b in n["notarized"]]
+    last_of_crashed = max(b["epoch"] for b in notarized if b["proposer"] in (1, 3))
     for node in report["nodes"]:
-        assert all(b["epoch"] <= 3 for b in node["finalized"])
-    assert any(b["epoch"] > 6 for b in report["nodes"][1]["notarized"])
+        assert all(b["epoch"] <= last_of_crashed + 1 for b in node["finalized"])
+    assert any(b["epoch"] > last_of_crashed + 3 for b in notarized)
 
 
 def test_restarted_node_catches_up_and_never_voted_twice_in_an_epoch(tmp_path):

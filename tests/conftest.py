@@ -1,7 +1,8 @@
-"""Shared test set-up: the project root on sys.path, and deadline waits."""
+"""Shared test set-up: the project root on sys.path, deadline waits, pids."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,3 +24,14 @@ def wait_for(condition: Callable[[], object], timeout_s: float = 30.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
         time.sleep(0.02)
+
+
+def pid_alive(pid: int) -> bool:
+    """Does a process with this id exist (a zombie counts until reaped)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -10,17 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import pid_alive, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _start_runner():
@@ -43,16 +35,16 @@ def _start_runner():
 def test_stopping_the_runner_leaves_no_node_process(how):
     proc, pids = _start_runner()
     try:
-        assert all(_alive(p) for p in pids)
+        assert all(pid_alive(p) for p in pids)
         proc.send_signal(how)
         proc.wait(timeout=30)
         # After a hard kill the nodes notice their control link closed and exit.
-        wait_for(lambda: not any(_alive(p) for p in pids), timeout_s=15,
+        wait_for(lambda: not any(pid_alive(p) for p in pids), timeout_s=15,
                  what="node processes to exit")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         for pid in pids:
-            if _alive(pid):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)

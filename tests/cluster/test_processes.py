@@ -18,17 +18,7 @@ from backend.cluster import ClusterConfig, ClusterError
 from backend.cluster.audit import check_safety, read_store
 from backend.cluster.headless import run
 from backend.cluster.scenario import parse
-from tests.conftest import wait_for
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+from tests.conftest import pid_alive, wait_for
 
 
 def _report(tmp_path, nodes, epochs=12, scenario=None, **config):
@@ -149,15 +139,15 @@ def test_transaction_goes_to_another_node_when_the_chosen_one_is_down(make_clust
 def test_crash_kills_the_real_process_and_stop_leaves_no_orphans(make_cluster):
     cluster = make_cluster(nodes=3)
     pid = cluster.nodes[2].pid
-    assert _pid_alive(pid)
+    assert pid_alive(pid)
     cluster.crash(2)
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     cluster.restart(2)
     new_pid = cluster.nodes[2].pid
-    assert new_pid != pid and _pid_alive(new_pid)
+    assert new_pid != pid and pid_alive(new_pid)
     pids = [h.pid for h in cluster.nodes.values()]
     cluster.stop()
-    assert not any(_pid_alive(p) for p in pids)
+    assert not any(pid_alive(p) for p in pids)
 
 
 def _frames_dropped(events):

@@ -22,9 +22,13 @@ from backend.core.quorum import max_faults
 from .audit import check_safety, read_store
 from .supervisor import Cluster, ClusterConfig, ClusterError
 
-#: Epochs of calm after the chaos, before the audit (random transactions stop
-#: half-way through them).
+#: Epochs of calm after the chaos, at least, before the audit (random
+#: transactions stop half-way through them).
 QUIET_EPOCHS = 12
+#: Then the calm goes on until every node has caught up and every acknowledged
+#: transaction is final, for at most this long: a fixed number of epochs
+#: judged a busy machine's slow catch-up as a lost transaction.
+SETTLE_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -47,6 +51,10 @@ def run_chaos(config: ClusterConfig, duration_s: float, seed: int = 0,
     result = ChaosResult()
     cluster = Cluster(config)
     f = max_faults(config.nodes)
+    final_txs: set[str] = set()
+    cluster.subscribe(lambda event: final_txs.update(
+        tx for block in event.get("blocks", ()) for tx in block.get("txs", ()))
+        if event.get("type") == "finalize" else None)
     try:
         cluster.start()
         end = time.monotonic() + duration_s
@@ -76,6 +84,10 @@ def run_chaos(config: ClusterConfig, duration_s: float, seed: int = 0,
             if cluster.current_epoch() >= quiet_from + QUIET_EPOCHS // 2:
                 cluster.set_tx_rate(0)
             cluster.wait(0.02)
+        cluster.set_tx_rate(0)
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while not _settled(cluster, final_txs) and time.monotonic() < deadline:
+            cluster.wait(0.05)
         acknowledged = list(cluster.acknowledged)
     finally:
         cluster.stop()
@@ -90,6 +102,14 @@ def run_chaos(config: ClusterConfig, duration_s: float, seed: int = 0,
             "nodes " + ", ".join(f"n{i}" for i in lagging) + " did not catch up")
     cluster.cleanup()
     return result
+
+
+def _settled(cluster: Cluster, final_txs: set[str]) -> bool:
+    """Every node within two blocks of the highest, every acknowledged
+    transaction final somewhere (so in the longest finalized chain)."""
+    heights = [h.finalized_height for h in cluster.nodes.values()]
+    return (min(heights) >= max(heights) - 2
+            and set(cluster.acknowledged) <= final_txs)
 
 
 def main_from_args(args: Any, out: TextIO = sys.stdout) -> int:

@@ -198,7 +198,7 @@ class Streamlet:
         self.epoch = epoch
         leader = self.leader(epoch)
         out.events.append({"type": "epoch", "epoch": epoch, "leader": leader})
-        if self._held and not self.config.confused(epoch):
+        if self._held and epoch >= self._confusion_end:
             self._release_held(out)
         self._prune()
         if leader == self.id and self.last_proposed_epoch < epoch:
@@ -239,7 +239,7 @@ class Streamlet:
     def on_message(self, message: Message, via: int) -> Output:
         """Handle ``message`` received over the link from node ``via``."""
         out = Output()
-        if self.config.confused(self.epoch) and not self._replaying:
+        if not self._replaying and self._holds(message):
             if len(self._held) < self.config.max_vote_entries:
                 self._held.append((message, via))
             return out
@@ -266,6 +266,25 @@ class Streamlet:
         elif isinstance(message, SyncResponse):
             self._on_sync_response(message, out)
         return out
+
+    @property
+    def _confusion_end(self) -> int:
+        return self.config.confusion_start + self.config.confusion_duration
+
+    def _holds(self, message: Message) -> bool:
+        """Is this message held back by the confusion period?
+
+        Held while this node is in the period, and also when the message
+        belongs to an epoch of the period: a node whose clock is a little
+        behind would otherwise process early what the others hold.
+        """
+        if not self.config.confusion_duration or self.epoch >= self._confusion_end:
+            return False
+        if self.config.confused(self.epoch):
+            return True
+        if isinstance(message, Propose):
+            return self.config.confused(message.block.epoch)
+        return isinstance(message, Vote) and self.config.confused(message.epoch)
 
     def _release_held(self, out: Output) -> None:
         """End of the confusion period: process everything held back.

@@ -1,7 +1,9 @@
 """Every preset scenario runs headless and shows what it promises to show.
 
-The presets are written at a classroom Δ; the tests run them ten times
-faster with the same steps, which the expectations must not depend on.
+The presets are written at a classroom Δ; the tests run them five times
+faster with the same steps, which the expectations must not depend on. The
+fork demonstration runs at half its Δ: it needs the nodes' epochs to line up
+well, which a busy two-core machine does not guarantee at 50 ms.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ class Args:
     def __init__(self, scenario: Path, report: Path) -> None:
         self.scenario = str(scenario)
         self.report = str(report)
-        self.delta = 0.05
+        self.delta = 0.25 if scenario.stem == "confusion" else 0.1
         self.host = "127.0.0.1"
         self.nodes = self.epochs = self.leader = self.seed = self.tx_rate = None
 

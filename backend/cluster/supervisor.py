@@ -249,7 +249,8 @@ class Cluster:
     # --- control actions --------------------------------------------------
 
     def node(self, node_id: Any) -> NodeHandle:
-        handle = self.nodes.get(node_id) if isinstance(node_id, int) else None
+        usable = isinstance(node_id, int) and not isinstance(node_id, bool)
+        handle = self.nodes.get(node_id) if usable else None
         if handle is None:
             raise ClusterError(f"no node {node_id!s:.20}", 404)
         return handle

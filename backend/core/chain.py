@@ -25,8 +25,13 @@ MAX_NONCE = 2**53
 MAX_AMOUNT = 1e12
 
 
+#: Built once: ``json.dumps`` with options builds a new encoder on every call,
+#: and a block's hash is computed for every copy of a proposal received.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def sha256_hex(value: Any) -> str:
@@ -68,7 +73,12 @@ def check_amount(amount: Any) -> float | int:
 
 
 def tx_digest(txs: tuple[Transaction, ...]) -> str:
+    if not txs:
+        return _EMPTY_TX_DIGEST  # most blocks carry none: hash that once
     return sha256_hex([tx.to_wire() for tx in txs])
+
+
+_EMPTY_TX_DIGEST = sha256_hex([])
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,13 @@ MAX_BLOCK_TXS = 256
 MAX_SYNC_BLOCKS = 32
 
 _HASH = re.compile(r"[0-9a-f]{64}")
+# The fields of each object on the wire, exactly.
+_BLOCK = frozenset({"parent", "epoch", "height", "proposer", "txs"})
+_PROPOSE = frozenset({"type", "block"})
+_VOTE = frozenset({"type", "voter", "epoch", "block"})
+_TX = frozenset({"type", "tx"})
+_SYNC_REQUEST = frozenset({"type", "sender", "from_height", "want"})
+_SYNC_RESPONSE = frozenset({"type", "sender", "blocks", "voters", "more"})
 
 
 class WireError(ValueError):
@@ -152,9 +159,11 @@ def _list(obj: Any, name: str, most: int) -> list[Any]:
     return obj
 
 
-def _fields(obj: Any, name: str, required: set[str]) -> dict[str, Any]:
+def _fields(obj: Any, name: str, required: frozenset[str]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise WireError(f"{name} must be an object")
+    if obj.keys() == required:
+        return obj  # the usual case, in one comparison
     missing = required - obj.keys()
     if missing:
         raise WireError(f"{name} lacks {', '.join(sorted(missing))}")
@@ -179,7 +188,7 @@ def tx_from_wire(obj: Any, n: int) -> Transaction:
 
 
 def block_from_wire(obj: Any, n: int) -> Block:
-    fields = _fields(obj, "block", {"parent", "epoch", "height", "proposer", "txs"})
+    fields = _fields(obj, "block", _BLOCK)
     txs = tuple(
         tx_from_wire(t, n) for t in _list(fields["txs"], "block txs", MAX_BLOCK_TXS)
     )
@@ -198,20 +207,20 @@ def message_from_wire(obj: Any, n: int) -> Message:
         raise WireError("message must be an object")
     kind = obj.get("type")
     if kind == "propose":
-        fields = _fields(obj, "propose", {"type", "block"})
+        fields = _fields(obj, "propose", _PROPOSE)
         return Propose(block_from_wire(fields["block"], n))
     if kind == "vote":
-        fields = _fields(obj, "vote", {"type", "voter", "epoch", "block"})
+        fields = _fields(obj, "vote", _VOTE)
         return Vote(
             voter=_int(fields["voter"], "vote voter", 1, n),
             epoch=_int(fields["epoch"], "vote epoch", 1, MAX_EPOCH),
             block=_hash(fields["block"], "vote block"),
         )
     if kind == "tx":
-        fields = _fields(obj, "tx message", {"type", "tx"})
+        fields = _fields(obj, "tx message", _TX)
         return TxMessage(tx_from_wire(fields["tx"], n))
     if kind == "sync_request":
-        fields = _fields(obj, "sync_request", {"type", "sender", "from_height", "want"})
+        fields = _fields(obj, "sync_request", _SYNC_REQUEST)
         want = _list(fields["want"], "sync_request want", MAX_SYNC_BLOCKS)
         return SyncRequest(
             sender=_int(fields["sender"], "sync_request sender", 1, n),
@@ -220,8 +229,7 @@ def message_from_wire(obj: Any, n: int) -> Message:
             want=tuple(_hash(h, "sync_request want") for h in want),
         )
     if kind == "sync_response":
-        fields = _fields(obj, "sync_response",
-                         {"type", "sender", "blocks", "voters", "more"})
+        fields = _fields(obj, "sync_response", _SYNC_RESPONSE)
         blocks = _list(fields["blocks"], "sync_response blocks", MAX_SYNC_BLOCKS)
         voters = _list(fields["voters"], "sync_response voters", MAX_SYNC_BLOCKS)
         if not isinstance(fields["more"], bool):

@@ -11,6 +11,7 @@ import signal
 import sys
 
 from backend.core.leader import POLICIES
+from backend.web.server import add_teaching_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--async-mode", choices=("eventlet", "threading"),
                         default="eventlet", dest="async_mode",
                         help="dashboard server mode (default eventlet)")
+    add_teaching_options(parser)  # --replay FILE, --presenter-token [TOKEN]
     return parser
 
 
@@ -58,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.chaos is not None and not args.headless:
         print("error: --chaos needs --headless", file=sys.stderr)
+        return 2
+    if args.headless and (args.replay or args.presenter_token is not None):
+        print("error: --replay and --presenter-token are dashboard options",
+              file=sys.stderr)
         return 2
     if args.headless and args.chaos is not None:
         from backend.cluster.chaos import main_from_args

@@ -11,6 +11,10 @@ Batches carry a sequence number, and so does the ``snapshot`` a page gets when
 it connects. Both are produced under the same lock, so a page applies the
 snapshot and then exactly the batches that follow it; one that sees a gap asks
 for a new snapshot.
+
+Every run is recorded to disk as it happens (``runs.py``) and can be exported;
+a recording can be opened again instead of a cluster (``replay.py``): its
+batches are all made at once and pages fetch them to build their timeline.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .observer import MESSAGE_TYPES, Observer
+from .replay import RecordedRun
+from .runs import RECORDING, RunRecording, RunStore
 from .scenarios import LoadedScenario, ScenarioPlayer, play_step
 
 log = logging.getLogger(__name__)
@@ -128,13 +135,23 @@ class Dashboard:
         self._stopping = False
         self._last_emit = 0.0
         self._overflow_logged = 0
+        #: One folder per run, and the recording of the current one.
+        self.runs = RunStore(self.settings.get("data_dir"))
+        self.recording: RunRecording | None = None
+        #: Set while a recorded run is replayed instead of a live cluster.
+        self.replay: dict[str, Any] | None = None
+        #: Where the presenter is on the timeline; viewers follow it.
+        self.presenter_view: dict[str, Any] = {"live": True}
+        #: The scenario being played, shown to every page when it starts.
+        self.scenario_info: dict[str, str] | None = None
 
     # --- lifecycle -----------------------------------------------------
 
-    def start(self) -> None:
-        """Start the cluster and the relay task (once)."""
+    def start(self, *, cluster: bool = True) -> None:
+        """Start the cluster (unless replaying) and the relay task (once)."""
         with self._control:
-            self._start_cluster()
+            if cluster:
+                self._start_cluster()
             if self._relay_task is None:
                 self._relay_task = self.socketio.start_background_task(
                     self._relay_loop)
@@ -143,29 +160,46 @@ class Dashboard:
                                                     self.player)
 
     def _start_cluster(self) -> None:
-        cluster = self.cluster_factory(dict(self.settings))
+        run_dir = self.runs.new_run()
+        cluster = self.cluster_factory({**self.settings, "data_dir": str(run_dir)})
+        recording = RunRecording(run_dir / RECORDING, _public(self.settings))
         with self._view:
             self.generation += 1
             generation = self.generation
             self.observer = Observer(self.settings["nodes"])
             self.cluster = cluster
-        self._unsubscribe = cluster.subscribe(
-            lambda event: self.inbox.push(generation, event))
+            self.recording = recording
+            self.replay = None
+            self.presenter_view = {"live": True}
+
+        def relay(event: dict[str, Any]) -> None:
+            # Recorded before it is relayed: the file is the run's full story.
+            recording(event)
+            self.inbox.push(generation, event)
+        self._unsubscribe = cluster.subscribe(relay)
         cluster.start()
         self._refresh_nodes()
         log.info("cluster started: %s", _describe(self.settings))
 
     def _stop_cluster(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+            # The events the nodes sent before they stopped still go to the
+            # recording: wait for the cluster's relay to hand them over.
+            wait = getattr(self.cluster, "wait_relayed", None)
+            if wait is not None:
+                wait(2.0)
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self.cluster is not None:
-            self.cluster.stop()
+        if self.recording is not None:
+            self.recording.close()
 
     def reconfigure(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Replace the cluster with one built from ``settings``; pages reset."""
         with self._control:
             self.player = None  # a scenario was written for the old cluster
+            self.scenario_info = None
             self._stop_cluster()
             self.settings = {**self.settings, **SCENARIO_ONLY, **settings}
             self._start_cluster()
@@ -178,6 +212,9 @@ class Dashboard:
         with self._control:
             state = self.reconfigure(scenario.settings)
             self.player = ScenarioPlayer(scenario.steps, scenario.name)
+            self.scenario_info = {"name": scenario.name,
+                                  "description": scenario.description}
+            self.socketio.emit("scenario", self.scenario_info)
             self.inbox.push(self.generation, {
                 "node": 0, "type": "scenario", "t": time.time(),
                 "text": f"playing '{scenario.name}': {scenario.description}"})
@@ -189,6 +226,7 @@ class Dashboard:
         self._stopping = True
         with self._control:
             self._stop_cluster()
+            self.runs.cleanup()
 
     # --- controls ------------------------------------------------------
 
@@ -232,6 +270,107 @@ class Dashboard:
         with self._control:
             self.cluster.set_delta(delta_s)
             self.settings["delta"] = delta_s
+
+    def set_link(self, src: int, dst: int, delay_ms: float | None,
+                 loss: float | None, both: bool) -> list[dict[str, Any]]:
+        """Delay and/or loss on the link from ``src`` to ``dst`` (and back)."""
+        with self._control:
+            pairs = [(src, dst), (dst, src)] if both else [(src, dst)]
+            for a, b in pairs:
+                self.cluster.set_link(a, b, delay_ms=delay_ms, loss=loss)
+        return [{"from": a, "to": b} for a, b in pairs]
+
+    def partition(self, groups: list[list[int]]) -> None:
+        with self._control:
+            self.cluster.partition(groups)
+
+    def heal(self) -> None:
+        """Remove every partition, delay, loss and the asynchrony."""
+        with self._control:
+            self.cluster.heal()
+
+    def set_asynchrony(self, on: bool) -> None:
+        """Every message slower than Δ (before GST) until switched off."""
+        with self._control:
+            self.cluster.set_asynchrony(on)
+
+    def scenario_file(self, name: str, description: str) -> dict[str, Any]:
+        """The current setup and every action so far, as a scenario file."""
+        with self._control:
+            return self.cluster.scenario(name, description)
+
+    def set_view(self, view: dict[str, Any]) -> None:
+        """The presenter scrubbed or went live: the viewers follow."""
+        with self._view:
+            self.presenter_view = {**view, "generation": self.generation}
+            self.socketio.emit("presenter_view", self.presenter_view)
+
+    # --- recordings and replays ------------------------------------------
+
+    def export(self) -> tuple[bytes, str]:
+        """The current run's recording (so far) and a file name for it."""
+        with self._control:
+            recording = self.recording
+        if recording is None:
+            raise LookupError("nothing has been recorded yet")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return recording.contents(), f"streamlet-run-{stamp}.jsonl"
+
+    def open_replay(self, header: dict[str, Any], events: list[dict[str, Any]],
+                    name: str, data: bytes | None = None) -> dict[str, Any]:
+        """Stop the cluster and show a recorded run instead; pages reset.
+
+        ``data`` is the file as it came (kept in a run folder so that the
+        replay can be exported again); the header and events are what
+        ``read_recording`` made of it. A bad header raises RecordingError.
+        """
+        with self._control:
+            run = RecordedRun(header, events, name)
+            self.player = None
+            self.scenario_info = None
+            self._stop_cluster()
+            self.recording = None
+            if data is not None:
+                folder = self.runs.new_run()
+                (folder / RECORDING).write_bytes(data)
+                self.recording = _Stored(folder / RECORDING)
+            with self._view:
+                self.generation += 1
+                self.observer = Observer(run.n)
+                self.cluster = run
+                self.presenter_view = {"live": True}
+                if 3 <= run.n:
+                    self.settings = {**self.settings, **SCENARIO_ONLY,
+                                     **run.settings}
+                base = self.snapshot()
+                batches = run.batches(self.observer, self.generation,
+                                      self.seq + 1)
+                self.seq += len(batches)
+                self.replay = {"info": run.info(), "base": base,
+                               "batches": batches}
+                self.socketio.emit("snapshot", self.snapshot())
+            log.info("replaying %s: %d events, %d malformed ones left out",
+                     name, len(run.events), run.skipped)
+            return run.info()
+
+    def replay_page(self, start: int, most_events: int = 20_000
+                    ) -> dict[str, Any]:
+        """Batches of the replay from index ``start``, up to ``most_events``."""
+        with self._view:
+            if self.replay is None:
+                raise LookupError("no recorded run is being replayed")
+            batches = self.replay["batches"]
+            page, count = [], 0
+            for batch in batches[start:]:
+                if page and count + len(batch["events"]) > most_events:
+                    break
+                page.append(batch)
+                count += len(batch["events"])
+            after = start + len(page)
+            return {"generation": self.generation, "total": len(batches),
+                    "base": self.replay["base"] if start == 0 else None,
+                    "batches": page,
+                    "next": after if after < len(batches) else None}
 
     def _refresh_nodes(self) -> None:
         """Copy pids and states from the cluster's table into the view."""
@@ -301,6 +440,9 @@ class Dashboard:
                 paused=bool(status.get("paused", False)),
                 faults=status.get("faults", {"links": [], "groups": []}),
                 settings=_public(self.settings), t=time.time(),
+                mode="replay" if self.replay is not None else "live",
+                replay=self.replay["info"] if self.replay is not None else None,
+                presenter_view=self.presenter_view, scenario=self.scenario_info,
             )
             return snap
 
@@ -339,10 +481,12 @@ class Dashboard:
 
     def relay_once(self) -> int:
         """Fold what the inbox holds into the view and emit it as one batch."""
-        if self.cluster is None:
-            return 0
+        if self.cluster is None or self.replay is not None:
+            return 0  # a replay's batches are all made when it is opened
         clock = self.clock()
         with self._view:
+            if self.replay is not None:
+                return 0  # opened while this batch waited for the lock
             events, messages, dropped = self.inbox.drain(
                 self.generation, self.messages_per_batch)
             if self.inbox.overflow > self._overflow_logged:
@@ -371,6 +515,19 @@ class Dashboard:
             }
             self.socketio.emit("batch", batch)
             return len(events) + len(messages)
+
+
+class _Stored:
+    """An opened recording kept as a file, exported again as it came."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def contents(self) -> bytes:
+        return self.path.read_bytes()
+
+    def close(self) -> None:
+        """Nothing to close: the file was written whole."""
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:

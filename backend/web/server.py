@@ -13,11 +13,13 @@ server, and the exit status is 0, as for any requested stop.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 from backend.core.leader import POLICIES
@@ -29,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "host": "127.0.0.1", "port": 5000, "nodes": 5, "delta": 1.0,
     "leader": "round-robin", "seed": 0, "tx_rate": 0.0, "echo": True,
     "async_mode": "eventlet", "scenario": None, "data_dir": None,
-    "trace_messages": True,
+    "trace_messages": True, "replay": None, "presenter_token": None,
 }
 
 
@@ -57,7 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where node stores go (default: a temporary folder)")
     parser.add_argument("--async-mode", choices=("eventlet", "threading"),
                         dest="async_mode", help="server mode (default eventlet)")
+    add_teaching_options(parser)
     return parser
+
+
+def add_teaching_options(parser: argparse.ArgumentParser) -> None:
+    """--replay and --presenter-token (run.py shares them)."""
+    parser.add_argument("--replay", metavar="FILE",
+                        help="open a recorded run (an exported .jsonl) in the "
+                        "dashboard, with no cluster running")
+    parser.add_argument("--presenter-token", dest="presenter_token",
+                        metavar="TOKEN", nargs="?", const="",
+                        help="controls need this token (8+ letters, digits, - "
+                        "or _; without a value one is made up). Always on when "
+                        "--host is not a loopback address")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,12 +105,23 @@ def serve(args: Any) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
+    from backend.cluster.recording import RecordingError, read_recording
+
     from .app import create_app
     from .scenarios import ScenarioPlayer, load_scenario
+    from .security import PresenterGate, new_token
     from .validation import InputError, cluster_settings
 
-    scenario = None
+    scenario = recording = gate = None
+    host, port = _option(args, "host"), _option(args, "port")
     try:
+        token = _option(args, "presenter_token")
+        gate = PresenterGate.for_host(host, new_token() if token == "" else token)
+        if _option(args, "replay") and _option(args, "scenario"):
+            raise ValueError("--replay and --scenario do not go together")
+        if _option(args, "replay"):
+            path = Path(_option(args, "replay"))
+            recording = (*read_recording(path), path.name[:100], path.read_bytes())
         if _option(args, "scenario"):
             scenario = load_scenario(_option(args, "scenario"))
         requested = {k: getattr(args, k) for k in
@@ -106,23 +132,40 @@ def serve(args: Any) -> int:
         if scenario is not None:
             base.update(scenario.settings)
         settings = {**base, **cluster_settings(requested)} if requested else base
-    except (InputError, ValueError) as exc:
+    except (InputError, ValueError) as exc:  # RecordingError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings["trace_messages"] = bool(_option(args, "trace_messages"))
     settings["data_dir"] = _option(args, "data_dir")
 
-    app = create_app(settings=settings, async_mode=async_mode, start=False)
+    try:
+        # Bound before anything starts: a port in use costs no node process.
+        listener = _listen(app_holder := [], host, port, async_mode)
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {_why(exc)}", file=sys.stderr)
+        return 1
+    app = create_app(settings=settings, async_mode=async_mode, start=False,
+                     presenter_token=gate.token)
+    app_holder.append(app)
     dashboard = app.extensions["streamlet"]
     if scenario is not None:
         dashboard.player = ScenarioPlayer(scenario.steps, scenario.name)
+        dashboard.scenario_info = {"name": scenario.name,
+                                   "description": scenario.description}
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        dashboard.start()
-        _run(app, _option(args, "host"), _option(args, "port"), async_mode)
+        if recording is not None:
+            try:
+                dashboard.open_replay(*recording)
+            except RecordingError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        dashboard.start(cluster=recording is None)
+        _serve(listener, app, host, async_mode, gate.token)
     except (KeyboardInterrupt, _Terminated):
         pass  # eventlet's server loop swallows these itself and just returns
     finally:
+        listener.close()
         dashboard.shutdown()
         log.info("dashboard stopped; every node process reaped")
     return 0
@@ -137,25 +180,66 @@ def _patch_for_eventlet() -> None:
     eventlet.monkey_patch()
 
 
-def _announce(host: str, port: int) -> None:
+def _announce(host: str, port: int, token: str | None) -> None:
     # Tests and scripts wait for this line to learn the (possibly chosen) port.
     print(f"Streamlet Lab dashboard on http://{host}:{port}/", flush=True)
+    if token is not None:
+        print(f"presenter token: {token} (controls need it; the presenter opens "
+              f"http://{host}:{port}/?token={token})", flush=True)
 
 
-def _run(app: Any, host: str, port: int, async_mode: str) -> None:
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return "the port is already in use (choose another with --port)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "no such address on this machine (see --host)"
+    return exc.strerror or str(exc)
+
+
+class _Listener:
+    """The bound socket (eventlet) or server (threading), not yet serving."""
+
+    def __init__(self, sock: Any = None, server: Any = None) -> None:
+        self.sock, self.server = sock, server
+
+    @property
+    def port(self) -> int:
+        if self.server is not None:
+            return self.server.server_port
+        return self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.server_close()
+        elif self.sock is not None:
+            self.sock.close()
+
+
+def _listen(app_holder: list[Any], host: str, port: int,
+            async_mode: str) -> _Listener:
+    """Bind the dashboard's port; ``app_holder[0]`` is the app once built."""
     if async_mode == "eventlet":
         import eventlet
+
+        # No SO_REUSEPORT (eventlet sets it by default): a second server on
+        # the same port must fail, not share the port with the first.
+        return _Listener(sock=eventlet.listen((host, port), reuse_port=False))
+    from werkzeug.serving import make_server
+
+    def late_app(environ: Any, start_response: Any) -> Any:
+        return app_holder[0](environ, start_response)
+    return _Listener(server=make_server(host, port, late_app, threaded=True))
+
+
+def _serve(listener: _Listener, app: Any, host: str, async_mode: str,
+           token: str | None) -> None:
+    _announce(host, listener.port, token)
+    if async_mode == "eventlet":
         import eventlet.wsgi
 
-        listener = eventlet.listen((host, port))
-        _announce(host, listener.getsockname()[1])
-        eventlet.wsgi.server(listener, app, log_output=False)
+        eventlet.wsgi.server(listener.sock, app, log_output=False)
     else:
-        from werkzeug.serving import make_server
-
-        server = make_server(host, port, app, threaded=True)
-        _announce(host, server.server_port)
-        server.serve_forever()
+        listener.server.serve_forever()
 
 
 if __name__ == "__main__":

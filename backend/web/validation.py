@@ -43,6 +43,15 @@ def _no_extra(body: dict[str, Any], allowed: set[str]) -> None:
         raise InputError(f"unknown field(s): {', '.join(extra)}")
 
 
+def _only(body: Any, field: str, what: str = "the request") -> Any:
+    """The value of a one-field object ``{field: value}``."""
+    body = _object(body, what)
+    if field not in body:
+        raise InputError(f"missing field(s): {field}")
+    _no_extra(body, {field})
+    return body[field]
+
+
 def _integer(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{name} must be an integer")
@@ -114,29 +123,17 @@ def cluster_settings(body: Any) -> dict[str, Any]:
 
 def tx_rate(body: Any) -> float:
     """``{"rate": r}``: random transactions per second, 0 to switch them off."""
-    body = _object(body, "the rate")
-    if "rate" not in body:
-        raise InputError("missing field(s): rate")
-    _no_extra(body, {"rate"})
-    return float(_number(body["rate"], "rate", 0, MAX_TX_RATE))
+    return float(_number(_only(body, "rate", "the rate"), "rate", 0, MAX_TX_RATE))
 
 
 def node_id(body: Any) -> int:
     """``{"node": id}`` from a Socket.IO control message."""
-    body = _object(body, "the request")
-    if "node" not in body:
-        raise InputError("missing field(s): node")
-    _no_extra(body, {"node"})
-    return _integer(body["node"], "node", 0, MAX_ACCOUNT)
+    return _integer(_only(body, "node"), "node", 0, MAX_ACCOUNT)
 
 
 def block_hash(body: Any) -> str:
     """``{"block": hash}``: 64 lowercase hex digits."""
-    body = _object(body, "the request")
-    if "block" not in body:
-        raise InputError("missing field(s): block")
-    _no_extra(body, {"block"})
-    value = body["block"]
+    value = _only(body, "block")
     if not (isinstance(value, str) and len(value) == 64
             and all(c in "0123456789abcdef" for c in value)):
         raise InputError("block must be 64 lowercase hex digits")
@@ -148,30 +145,132 @@ CLOCK_ACTIONS = ("pause", "step", "resume")
 
 def clock_action(body: Any) -> str:
     """``{"action": "pause" | "step" | "resume"}``."""
-    body = _object(body, "the request")
-    if "action" not in body:
-        raise InputError("missing field(s): action")
-    _no_extra(body, {"action"})
-    if body["action"] not in CLOCK_ACTIONS:
+    action = _only(body, "action")
+    if action not in CLOCK_ACTIONS:
         raise InputError(f"action must be one of {', '.join(CLOCK_ACTIONS)}")
-    return body["action"]
+    return action
 
 
 def delta(body: Any) -> float:
     """``{"delta": seconds}``: Δ from the next epoch on."""
-    body = _object(body, "the request")
-    if "delta" not in body:
-        raise InputError("missing field(s): delta")
-    _no_extra(body, {"delta"})
-    return float(_number(body["delta"], "delta", MIN_DELTA_S, MAX_DELTA_S))
+    return float(_number(_only(body, "delta"), "delta", MIN_DELTA_S, MAX_DELTA_S))
 
 
 def scenario_id(body: Any) -> str:
     """``{"id": name}``: a scenario file's name without ``.json``."""
-    body = _object(body, "the request")
-    if "id" not in body:
-        raise InputError("missing field(s): id")
-    _no_extra(body, {"id"})
-    if not isinstance(body["id"], str):
+    value = _only(body, "id")
+    if not isinstance(value, str):
         raise InputError("id must be a string")
-    return body["id"]
+    return value
+
+
+#: Link delays the page may set, in ms (the cluster's own bound).
+MAX_DELAY_MS = 60_000.0
+
+
+def link(body: Any) -> tuple[int, int, float | None, float | None, bool]:
+    """``{"from", "to", "delay_ms"?, "loss"?, "both"?}`` for one link.
+
+    Returns (from, to, delay in ms or None, loss in 0..1 or None, both ways).
+    At least one of delay and loss is needed; 0 and 0 clear the link.
+    """
+    body = _object(body, "the link")
+    missing = sorted({"from", "to"} - body.keys())
+    if missing:
+        raise InputError(f"missing field(s): {', '.join(missing)}")
+    _no_extra(body, {"from", "to", "delay_ms", "loss", "both"})
+    src = _integer(body["from"], "from", 1, MAX_NODES)
+    dst = _integer(body["to"], "to", 1, MAX_NODES)
+    if src == dst:
+        raise InputError("a link joins two different nodes")
+    if "delay_ms" not in body and "loss" not in body:
+        raise InputError("give delay_ms, loss or both")
+    delay_ms = loss = None
+    if "delay_ms" in body:
+        delay_ms = float(_number(body["delay_ms"], "delay_ms", 0, MAX_DELAY_MS))
+    if "loss" in body:
+        loss = float(_number(body["loss"], "loss", 0, 1))
+    both = body.get("both", False)
+    if not isinstance(both, bool):
+        raise InputError("both must be true or false")
+    return src, dst, delay_ms, loss, both
+
+
+def partition(body: Any) -> list[list[int]]:
+    """``{"groups": [[ids], ...]}``: nodes in no group are cut off from all."""
+    body = _object(body, "the partition")
+    if "groups" not in body:
+        raise InputError("missing field(s): groups")
+    _no_extra(body, {"groups"})
+    groups = body["groups"]
+    if not isinstance(groups, list) or not 1 <= len(groups) <= MAX_NODES:
+        raise InputError(f"groups must be a list of 1 to {MAX_NODES} groups")
+    seen: set[int] = set()
+    clean = []
+    for group in groups:
+        if not isinstance(group, list) or not 1 <= len(group) <= MAX_NODES:
+            raise InputError("each group must be a list of 1 to "
+                             f"{MAX_NODES} node ids")
+        members = []
+        for value in group:
+            node = _integer(value, "a node id", 1, MAX_NODES)
+            if node in seen:
+                raise InputError(f"node {node} is in two groups")
+            seen.add(node)
+            members.append(node)
+        clean.append(members)
+    return clean
+
+
+def switch(body: Any) -> bool:
+    """``{"on": true | false}``."""
+    value = _only(body, "on")
+    if not isinstance(value, bool):
+        raise InputError("on must be true or false")
+    return value
+
+
+#: Times a presenter may scrub to: seconds since 1970, up to the year 2286.
+MAX_TIME_S = 1e10
+
+
+def view(body: Any) -> dict[str, Any]:
+    """``{"live": true}`` or ``{"live": false, "t": seconds}``: the presenter's
+    position on the timeline, for the viewers to follow."""
+    body = _object(body, "the view")
+    if "live" not in body:
+        raise InputError("missing field(s): live")
+    _no_extra(body, {"live", "t"})
+    if not isinstance(body["live"], bool):
+        raise InputError("live must be true or false")
+    if body["live"]:
+        return {"live": True}
+    if "t" not in body:
+        raise InputError("missing field(s): t")
+    return {"live": False, "t": float(_number(body["t"], "t", 0, MAX_TIME_S))}
+
+
+MAX_NAME, MAX_DESCRIPTION = 100, 2000
+
+
+def _text(value: Any, name: str, most: int, *, empty: bool) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text")
+    value = value.strip()
+    if not value and not empty:
+        raise InputError(f"{name} must not be empty")
+    if len(value) > most:
+        raise InputError(f"{name} must be at most {most} characters")
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise InputError(f"{name} must not contain control characters")
+    return value
+
+
+def scenario_text(args: Any) -> tuple[str, str]:
+    """``name`` and ``description`` of a scenario to save (query arguments)."""
+    args = _object(args, "the request")
+    _no_extra(args, {"name", "description"})
+    name = _text(args.get("name", "Saved session"), "name", MAX_NAME, empty=False)
+    description = _text(args.get("description", ""), "description",
+                        MAX_DESCRIPTION, empty=True)
+    return name, description

@@ -38,6 +38,10 @@ class FakeCluster:
         self.tx_rate = settings.get("tx_rate", 0.0)
         self.paused = False
         self.submitted: list[tuple[int, int, float]] = []
+        self.links: dict[tuple[int, int], dict[str, float]] = {}
+        self.groups: list[list[int]] = []
+        self.asynchrony = False
+        self.actions: list[dict[str, Any]] = []
         self._nonces: dict[int, itertools.count[int]] = {}
         self._pids = itertools.count(40_000)
 
@@ -117,6 +121,54 @@ class FakeCluster:
     def set_delta(self, delta: float) -> None:
         self.settings["delta"] = delta
 
+    # --- network faults and the session as a scenario (teaching tools) -----
+
+    def set_link(self, src: int, dst: int, delay_ms: float | None = None,
+                 loss: float | None = None) -> None:
+        self._node(src)
+        self._node(dst)
+        link = self.links.setdefault((src, dst), {})
+        if delay_ms is not None:
+            link["delay_ms"] = delay_ms
+            self.actions.append({"epoch": max(1, self.epoch), "action": "delay",
+                                 "from": src, "to": dst, "ms": delay_ms})
+        if loss is not None:
+            link["loss"] = loss
+            self.actions.append({"epoch": max(1, self.epoch), "action": "loss",
+                                 "from": src, "to": dst, "rate": loss})
+        self.emit({"node": 0, "type": "faults", **self.faults()})
+
+    def partition(self, groups: list[list[int]]) -> None:
+        for group in groups:
+            for node_id in group:
+                self._node(node_id)
+        self.groups = [list(g) for g in groups]
+        self.actions.append({"epoch": max(1, self.epoch), "action": "partition",
+                             "groups": self.groups})
+        self.emit({"node": 0, "type": "faults", **self.faults()})
+
+    def heal(self) -> None:
+        self.groups, self.links, self.asynchrony = [], {}, False
+        self.actions.append({"epoch": max(1, self.epoch), "action": "heal"})
+        self.emit({"node": 0, "type": "faults", **self.faults()})
+
+    def set_asynchrony(self, on: bool) -> None:
+        self.asynchrony = on
+        self.actions.append({"epoch": max(1, self.epoch), "action": "asynchrony",
+                             "on": on})
+        self.emit({"node": 0, "type": "faults", **self.faults()})
+
+    def faults(self) -> dict[str, Any]:
+        return {"links": [{"from": s, "to": d, **v}
+                          for (s, d), v in sorted(self.links.items())],
+                "groups": self.groups, "asynchrony": self.asynchrony}
+
+    def scenario(self, name: str, description: str = "") -> dict[str, Any]:
+        config = {k: self.settings[k] for k in ("nodes", "delta", "leader")}
+        return {"name": name, "description": description,
+                "config": {**config, "epochs": max(self.epoch + 5, 10)},
+                "steps": list(self.actions)}
+
     def subscribe(self, callback: Callable[[dict[str, Any]], None]
                   ) -> Callable[[], None]:
         self.subscribers.append(callback)
@@ -136,6 +188,7 @@ class FakeCluster:
             if self.epoch else None,
             "genesis": self.genesis, "epoch_seconds": 2 * self.settings["delta"],
             "paused": self.paused, "nodes": [dict(n) for n in self.nodes.values()],
+            "faults": self.faults(),
         }
 
     # --- test helpers ---------------------------------------------------

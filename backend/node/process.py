@@ -205,6 +205,11 @@ class PeerConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         node = self.node
+        if node.stopped:
+            # The store is closed: act on nothing more (a message could need
+            # a write before its echo, and that write can no longer happen).
+            self._close()
+            return
         try:
             values = self.decoder.feed(data)
         except FrameTooLarge:
@@ -283,6 +288,8 @@ class NodeProcess:
         self._control_writer: asyncio.StreamWriter | None = None
         self._caught_up = not self.restored
         self._stopping = asyncio.Event()
+        #: Set when run() ends: the store is closed, late input is ignored.
+        self.stopped = False
         self._clock_task: asyncio.Task[None] | None = None
         self.port = 0
 
@@ -547,4 +554,5 @@ class NodeProcess:
         if control.done() and control.exception() is not None:
             log.error("n%d control link failed: %s", self.id, control.exception())
         server.close()
+        self.stopped = True
         self.store.close()

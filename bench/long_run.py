@@ -34,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ANNOUNCE = "Streamlet Lab dashboard on http://"
+#: Samples the server may miss in a row (it is busy) before the run fails.
+MAX_MISSED = 5
 
 
 def rss_kib(pid: int | None) -> int | None:
@@ -66,7 +68,7 @@ def alive(pid: int) -> bool:
 
 
 def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=20) as response:
         return json.loads(response.read())
 
 
@@ -144,6 +146,7 @@ def main() -> int:
     rows: list[dict] = []
     node_pids: set[int] = set()
     failure = ""
+    missed = 0
     print(f"# server pid {proc.pid} at {url}; {args.nodes} nodes, Δ = {args.delta}"
           f" s, {args.tx_rate} tx/s, socket.io {listener.available}", flush=True)
     print(f"{'min':>6} {'epoch':>6} {'final lo-hi':>12} {'batches':>8} "
@@ -154,7 +157,18 @@ def main() -> int:
             if proc.poll() is not None:
                 failure = f"server exited with {proc.returncode}"
                 break
-            state = get_json(url + "/api/state")
+            try:
+                state = get_json(url + "/api/state")
+                missed = 0
+            except OSError as exc:  # a timeout on a machine under heavy load
+                missed += 1
+                print(f"# {elapsed / 60:.1f} min: no answer from the server "
+                      f"({exc}); {missed} in a row", flush=True)
+                if missed >= MAX_MISSED:
+                    failure = f"the server did not answer {missed} times in a row"
+                    break
+                time.sleep(args.interval)
+                continue
             nodes = state["nodes"]
             pids = [n.get("pid") for n in nodes]
             node_pids.update(p for p in pids if p)

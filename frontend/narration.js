@@ -35,7 +35,7 @@ export const RULES = {
   finalize: { group: "finalize", ref: "Rules: Finalize; corner case 6", priority: 40 },
   echo: { group: "echo", ref: "Rules: Echo; corner case 14", priority: 12 },
   orphan: { group: "orphan", ref: "Corner case 4", priority: 55 },
-  future: { group: "future", ref: "Corner case 9", priority: 50 },
+  future: { group: "future", ref: "Corner case 9", priority: 35 },
   "reject-leader": { group: "reject", ref: "Corner case 5", priority: 65 },
   "reject-second": { group: "reject", ref: "Rules: Vote; corner case 5", priority: 65 },
   "reject-ahead": { group: "reject", ref: "Corner case 9", priority: 55 },
@@ -633,32 +633,39 @@ const URGENT = 80;
 /**
  * Picks the caption to show from everything that happened. A caption stays
  * up at least `holdMs` so it can be read, unless something more urgent
- * (priority ≥ 80: a crash, a restart, a safety violation) comes; then the
+ * (priority ≥ 80: a crash, a restart, a safety violation) comes. Then the
  * candidate with the highest priority wins, raised by how long its rule has
  * not been shown, so the common rules take turns instead of the same one
- * every epoch. Candidates older than `staleMs` are dropped.
+ * every epoch, and lowered by how many epochs old it is. Candidates from
+ * before the previous epoch are dropped: with short epochs they would be
+ * history by the time they were read. While the clock is paused no epoch
+ * passes, so the captions of the last step are shown in turn.
  */
-export function createNarrator({ holdMs = 3000, staleMs = 6000 } = {}) {
+export function createNarrator({ holdMs = 3000, staleMs = 30_000 } = {}) {
   let candidates = [];
   let seen = new Set();
   const lastShown = new Map();  // rule -> ms
   const history = [];
   let current = null;
   let shownAt = -Infinity;
+  let latest = 0;  // the newest epoch any event carried
 
   function score(entry, nowMs) {
     const since = (nowMs - (lastShown.get(entry.rule) ?? -60000)) / 1000;
-    return (RULES[entry.rule]?.priority ?? 0) + Math.min(40, since * 2);
+    const age = entry.epoch == null ? 0 : latest - entry.epoch;
+    return (RULES[entry.rule]?.priority ?? 0) + Math.min(30, since * 2) - 12 * age;
   }
 
   return {
     /** Offer the caption items of a batch's events, in order. */
     observe(events, ctx, nowMs) {
       for (const ev of events) {
+        if (typeof ev?.epoch === "number" && ev.epoch > latest) latest = ev.epoch;
         const entry = narrate(ev, ctx);
         if (!entry || seen.has(entry.key)) continue;
         seen.add(entry.key);
         entry.at = nowMs;
+        entry.epoch = typeof ev.epoch === "number" ? ev.epoch : null;
         candidates.push(entry);
       }
       if (seen.size > NARRATOR_LIMITS.seen) seen = new Set([...seen].slice(-1000));
@@ -668,7 +675,8 @@ export function createNarrator({ holdMs = 3000, staleMs = 6000 } = {}) {
     },
     /** The caption to show at `nowMs` (changes at most every `holdMs`). */
     next(nowMs) {
-      candidates = candidates.filter((c) => nowMs - c.at <= staleMs);
+      candidates = candidates.filter((c) => nowMs - c.at <= staleMs
+        && (c.epoch == null || c.epoch >= latest - 1));
       if (!candidates.length) return current;
       const urgent = (c) => (RULES[c.rule]?.priority ?? 0) >= URGENT;
       const holding = nowMs - shownAt < holdMs;
@@ -691,6 +699,7 @@ export function createNarrator({ holdMs = 3000, staleMs = 6000 } = {}) {
     reset() {
       candidates = [];
       seen = new Set();
+      latest = 0;
       history.length = 0;
       lastShown.clear();
       current = null;

@@ -241,7 +241,17 @@ test("a crash does not wait for the caption on screen to time out", () => {
   assert.equal(narrator.next(200).rule, "crash");  // the proposal waits its turn
 });
 
-test("old candidates go stale and are never shown", () => {
+test("what happened before the previous epoch is never shown", () => {
+  const narrator = createNarrator({ holdMs: 0 });
+  const ctx = contextOf(world());
+  narrator.observe([{ ...SAMPLES.tx[0], epoch: 7 }, { ...SAMPLES.vote[0], epoch: 8 }], ctx, 0);
+  narrator.observe([{ type: "epoch", node: 1, epoch: 9, leader: 4 }], ctx, 10);
+  assert.equal(narrator.next(20).rule, "leader");
+  assert.equal(narrator.next(30).rule, "vote");  // epoch 8: the previous one
+  assert.equal(narrator.next(40).rule, "vote");  // the tx of epoch 7 is gone
+});
+
+test("candidates without an epoch go stale after a while", () => {
   const narrator = createNarrator({ holdMs: 0, staleMs: 1000 });
   narrator.observe([SAMPLES.tx[0]], contextOf(world()), 0);
   assert.equal(narrator.next(5000), null);

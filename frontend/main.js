@@ -4,12 +4,15 @@
 // frame; the views then render from the model (at most ~8 times a second,
 // the clock every frame), so a burst of events never means a burst of DOM work.
 
+import { applyI18n, getLang, onLangChange, savedLang, setLang, t } from "./i18n.js";
 import { applyBatch, applySnapshot, createState, trackSubmitted } from "./model.js";
+import { explainBlock } from "./narration.js";
 import { createClockView } from "./views/clock.js";
 import { createControlsView } from "./views/controls.js";
 import { createInspectorView } from "./views/inspector.js";
 import { createLogView } from "./views/log.js";
 import { createNetworkView } from "./views/network.js";
+import { createTeachingPanels } from "./views/teachingpanels.js";
 import { createTransactionsView, fieldValue } from "./views/transactions.js";
 import { createTreeView } from "./views/tree.js";
 
@@ -21,6 +24,10 @@ const state = createState();
 const queue = [];
 let selectedNode = null;
 let pickedBlock = null;
+let hoveredBlock = null;
+// The server's reason for a picked block the page no longer holds.
+let serverWhy = null;
+let connected = null;
 let dirty = true;
 let lastRender = 0;
 let waitingForSnapshot = false;
@@ -30,10 +37,10 @@ const socket = globalThis.io({ transports: ["websocket", "polling"] });
 /** Emit a control and resolve with its acknowledgement ({ok, ...} or {ok: false, error}). */
 function control(event, payload) {
   if (!socket.connected) {
-    return Promise.resolve({ ok: false, error: "not connected to the server" });
+    return Promise.resolve({ ok: false, error: t("error.offline") });
   }
   return socket.timeout(15000).emitWithAck(event, payload)
-    .catch(() => ({ ok: false, error: "the server did not answer in time" }));
+    .catch(() => ({ ok: false, error: t("error.timeout") }));
 }
 
 // --- views -------------------------------------------------------------------
@@ -41,6 +48,7 @@ function control(event, payload) {
 const network = createNetworkView($("#network"), {
   onSelect(id) {
     selectedNode = id;
+    teaching.follow(id);
     dirty = true;
   },
 });
@@ -48,8 +56,14 @@ const tree = createTreeView($("#tree-scroll"), $("#tree"), {
   async onPick(hash) {
     pickedBlock = hash;
     dirty = true;
+    if (state.blocks.has(hash)) return;  // worded here, in the page's language
     const reply = await control("why", { block: hash });
-    $("#block-why").textContent = reply.ok ? reply.block.why : reply.error;
+    serverWhy = { hash, text: reply.ok ? reply.block.why : reply.error };
+    dirty = true;
+  },
+  onHover(hash) {
+    hoveredBlock = hash;
+    dirty = true;
   },
 });
 const clock = createClockView($("#clock"));
@@ -59,7 +73,7 @@ const inspector = createInspectorView($("#inspector"), {
     inspector.showError(reply.ok ? "" : reply.error);
   },
   async onRestart(id) {
-    inspector.showError("restarting…");
+    inspector.showError(t("insp.restarting"));
     const reply = await control("restart", { node: id });
     inspector.showError(reply.ok ? "" : reply.error);
   },
@@ -78,6 +92,12 @@ const transactions = createTransactionsView($("#tx-panel"), {
   },
 });
 const log = createLogView($("#event-log"));
+const teaching = createTeachingPanels(document, {
+  onPickNode(id) {
+    selectedNode = id;
+    dirty = true;
+  },
+});
 const controls = createControlsView($("#controls"), {
   onClock: (action) => control("clock", { action }),
   onDelta: (delta) => control("delta", { delta }),
@@ -107,7 +127,7 @@ clusterForm.addEventListener("submit", async (event) => {
     const value = fieldValue(clusterForm.elements[name].value);
     if (value !== undefined) body[name] = value;
   }
-  $("#cluster-error").textContent = "starting a new cluster…";
+  $("#cluster-error").textContent = t("cluster.starting");
   const reply = await control("cluster", body);
   $("#cluster-error").textContent = reply.ok ? "" : reply.error;
 });
@@ -120,33 +140,68 @@ function renderBadges() {
   if (!state.ready) return;
   if (s.ok) {
     safety.className = "badge ok";
-    safety.textContent = `safety ✓ final chains agree (height ${s.final_height ?? 0})`;
+    safety.textContent = t("safety.ok", { height: s.final_height ?? 0 });
   } else {
     safety.className = "badge bad";
     const last = s.violations?.at(-1);
-    safety.textContent = `SAFETY VIOLATION: ${last ? last.detail : "see the log"}`;
+    safety.textContent = t("safety.bad", { detail: last ? last.detail : t("safety.seeLog") });
   }
   const skipped = network.notDrawn();
   $("#network-note").textContent = skipped
-    ? `Click a node to inspect it. ${skipped} messages were too many to draw.`
-    : "Click a node to inspect it.";
+    ? t("network.noteSkipped", { count: skipped })
+    : t("network.note");
 }
+
+/** Why the hovered (else the picked) block is, or is not yet, final. */
+function renderWhy() {
+  const hash = hoveredBlock ?? pickedBlock;
+  const why = hash ? explainBlock(state, hash, getLang()) : null;
+  let text = why ? why.text : t("tree.whyHint");
+  if (why?.reason === "unknown" && serverWhy?.hash === hash) text = serverWhy.text;
+  $("#block-why").textContent = text;
+}
+
+// --- language ------------------------------------------------------------------
+
+function renderConnection() {
+  const badge = $("#connection");
+  if (connected === null) {
+    badge.textContent = t("conn.connecting");
+    return;
+  }
+  badge.className = connected ? "badge ok" : "badge bad";
+  badge.textContent = t(connected ? "conn.live" : "conn.lost");
+}
+
+function translatePage() {
+  applyI18n(document);
+  renderConnection();
+  dirty = true;
+}
+
+const langPicker = $("#lang-picker");
+setLang(savedLang());
+langPicker.value = getLang();
+langPicker.addEventListener("change", () => setLang(langPicker.value));
+onLangChange(translatePage);
+translatePage();
 
 // --- the connection ------------------------------------------------------------
 
 socket.on("connect", async () => {
-  $("#connection").className = "badge ok";
-  $("#connection").textContent = "live";
+  connected = true;
+  renderConnection();
   const reply = await control("scenarios", {});
   if (reply.ok) controls.setScenarios(reply.scenarios);
 });
 socket.on("disconnect", () => {
-  $("#connection").className = "badge bad";
-  $("#connection").textContent = "disconnected: retrying";
+  connected = false;
+  renderConnection();
 });
 socket.on("snapshot", (snap) => {
   const newCluster = snap.generation !== state.generation;
   applySnapshot(state, snap, nowS());
+  teaching.snapshot(state);
   queue.length = 0;
   waitingForSnapshot = false;
   if (newCluster) {
@@ -156,6 +211,7 @@ socket.on("snapshot", (snap) => {
     transactions.setRate(snap.settings?.tx_rate ?? 0);
     if (!state.nodes.has(selectedNode)) selectedNode = null;
     pickedBlock = null;
+    hoveredBlock = null;
   }
   dirty = true;
 });
@@ -181,6 +237,7 @@ function frame(time) {
         break;
       }
       dirty = dirty || result.applied;
+      if (result.applied) teaching.batch(state, batch);
     }
   }
   if (state.ready) clock.render(state, nowS());
@@ -194,6 +251,8 @@ function frame(time) {
     log.render(state);
     controls.render(state);
     renderBadges();
+    renderWhy();
+    teaching.render(state);
   } else if (selectedNode != null && time - lastRender >= 1000) {
     inspector.render(state, selectedNode, nowS());  // keeps the uptime ticking
     lastRender = time;

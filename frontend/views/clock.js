@@ -1,6 +1,7 @@
 // Epoch clock: the current epoch, its leader and the time left in it,
 // computed every frame from the genesis time and the epoch length (2Δ).
 
+import { t } from "../i18n.js";
 import { epochClock } from "../layout.js";
 
 export function createClockView(root) {
@@ -14,8 +15,8 @@ export function createClockView(root) {
       const clock = epochClock(state, nowS);
       epochEl.textContent = clock.epoch ? String(clock.epoch) : "–";
       leaderEl.textContent = clock.leader ? `n${clock.leader}` : "–";
-      if (clock.paused) leftEl.textContent = "paused";
-      else leftEl.textContent = clock.leftS == null ? "–" : `${clock.leftS.toFixed(2)} s left`;
+      if (clock.paused) leftEl.textContent = t("clock.paused");
+      else leftEl.textContent = clock.leftS == null ? "–" : t("clock.left", { s: clock.leftS.toFixed(2) });
       fillEl.style.width = `${(clock.fraction * 100).toFixed(1)}%`;
     },
   };

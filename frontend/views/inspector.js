@@ -1,13 +1,15 @@
 // Node inspector: one node's process and protocol state, its finalized
 // chain's tail, its own log, and the Crash and Restart buttons.
 
+import { getLang, t } from "../i18n.js";
 import { uptimeS } from "../layout.js";
+import { translateLog } from "../logtext.js";
 import { blockName } from "../model.js";
 
 const d3 = globalThis.d3;
 
 function duration(seconds) {
-  if (seconds == null) return "down";
+  if (seconds == null) return t("insp.down");
   if (seconds < 60) return `${seconds.toFixed(0)} s`;
   const m = Math.floor(seconds / 60);
   return `${m} min ${Math.floor(seconds % 60)} s`;
@@ -39,25 +41,29 @@ export function createInspectorView(root, { onCrash, onRestart }) {
       crash.disabled = !node || node.status !== "running";
       restart.disabled = !node || node.status !== "crashed";
       if (!node) {
-        title.textContent = "Node inspector";
+        title.textContent = t("insp.title");
         fields.selectAll("*").remove();
         return;
       }
-      title.textContent = `Node n${node.id}`;
+      title.textContent = t("insp.node", { id: node.id });
       const vote = node.lastVote
-        ? `${blockName(state, node.lastVote.block)} in epoch ${node.lastVote.epoch}` : "none yet";
+        ? t("insp.voteIn", { block: blockName(state, node.lastVote.block),
+                             epoch: node.lastVote.epoch })
+        : t("insp.noneYet");
       const rows = [
-        ["status", node.status],
-        ["pid", node.pid ?? "–"],
-        ["port", node.port ?? "–"],
-        ["uptime", duration(uptimeS(state, node, nowS))],
-        ["restarts", node.restarts],
-        ["epoch", node.epoch],
-        ["finalized height", node.finalizedHeight],
-        ["pending txs", node.pending],
-        ["last vote", vote],
+        [t("insp.row.status"), t(`status.${node.status}`)],
+        [t("insp.row.pid"), node.pid ?? "–"],
+        [t("insp.row.port"), node.port ?? "–"],
+        [t("insp.row.uptime"), duration(uptimeS(state, node, nowS))],
+        [t("insp.row.restarts"), node.restarts],
+        [t("insp.row.epoch"), node.epoch],
+        [t("insp.row.finalizedHeight"), node.finalizedHeight],
+        [t("insp.row.pendingTxs"), node.pending],
+        [t("insp.row.lastVote"), vote],
       ];
-      if (node.stats) rows.push(["messages", `${node.stats.sent} sent, ${node.stats.received} received`]);
+      if (node.stats) {
+        rows.push([t("insp.row.messages"), t("insp.messagesValue", node.stats)]);
+      }
       // A dt/dd pair per row, keyed by the row's name.
       const pairs = fields.selectAll("div.row").data(rows, (r) => r[0]).join((enter) => {
         const div = enter.append("div").attr("class", "row").style("display", "contents");
@@ -69,9 +75,10 @@ export function createInspectorView(root, { onCrash, onRestart }) {
 
       tail.selectAll("li").data(node.tail.slice(-8), (h) => h).join("li")
         .text((h) => blockName(state, h));
+      const words = (line) => translateLog(line.text, getLang());
       log.selectAll("li").data(node.log.slice(-14), (line) => line.id).join(
-        (enter) => enter.append("li").attr("class", (line) => `ev-${line.type}`).text((line) => line.text),
-      );
+        (enter) => enter.append("li").attr("class", (line) => `ev-${line.type}`),
+      ).text(words);
     },
   };
 }

@@ -1,20 +1,28 @@
 // Event log: the cluster's story in readable lines, newest at the bottom.
 
+import { getLang } from "../i18n.js";
+import { translateLog } from "../logtext.js";
+
 const d3 = globalThis.d3;
 const SHOWN = 80;
 
 export function createLogView(listEl) {
   const list = d3.select(listEl);
+  let shownLang = getLang();
   return {
     render(state) {
       const following = listEl.scrollTop + listEl.clientHeight >= listEl.scrollHeight - 30;
-      list.selectAll("li").data(state.log.slice(-SHOWN), (line) => line.id).join(
+      const lang = getLang();
+      const words = (line) => translateLog(line.text, lang);
+      const lines = list.selectAll("li").data(state.log.slice(-SHOWN), (line) => line.id).join(
         (enter) => enter.append("li")
           .attr("class", (line) => `ev-${line.type}`)
-          .text((line) => line.text),
+          .text(words),
         (update) => update,
         (exit) => exit.remove(),
       );
+      if (lang !== shownLang) lines.text(words);
+      shownLang = lang;
       if (following) listEl.scrollTop = listEl.scrollHeight;
     },
   };

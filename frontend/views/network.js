@@ -3,6 +3,7 @@
 // from its sender to its receiver, for as long as the trip really took plus
 // a floor that keeps a 1 ms hop visible.
 
+import { t } from "../i18n.js";
 import { ringPosition } from "../layout.js";
 import { faultyLinks, travelMs } from "../model.js";
 
@@ -69,15 +70,16 @@ export function createNetworkView(svgEl, { onSelect }) {
       .classed("crashed", (d) => d.status === "crashed")
       .classed("starting", (d) => d.status === "starting")
       .classed("selected", (d) => d.id === selected)
-      .attr("aria-label", (d) => `node ${d.id}, ${d.status}`);
+      .attr("aria-label", (d) => t("network.nodeAria", { id: d.id, status: t(`status.${d.status}`) }));
     join.select("circle.body").attr("r", radius);
     join.select("text.label").text((d) => `n${d.id}`);
     join.select("text.sub")
       .attr("y", radius + 22)
-      .text((d) => (d.status === "crashed" ? "crashed" : `height ${d.finalizedHeight}`));
+      .text((d) => (d.status === "crashed" ? t("network.crashed")
+        : t("network.height", { height: d.finalizedHeight })));
     join.select("path.cross").attr("d", crossPath(radius * 0.72));
-    join.select("title").text((d) => `n${d.id}: ${d.status}, pid ${d.pid ?? "–"}, `
-      + `finalized height ${d.finalizedHeight}`);
+    join.select("title").text((d) => t("network.nodeTitle", { id: d.id,
+      status: t(`status.${d.status}`), pid: d.pid ?? "–", height: d.finalizedHeight }));
   }
 
   function renderLeader(state, radius) {
@@ -92,6 +94,7 @@ export function createNetworkView(svgEl, { onSelect }) {
         .attr("x", leader?.x ?? CX).attr("y", (leader?.y ?? CY) - radius - 14),
     );
     ring.attr("r", radius + 9);
+    tag.text(t("network.leader"));
     // Move only when the leader changes: restarting the move at every render
     // would keep the ring from ever arriving.
     const placeKey = `${state.leader}@${leader?.x},${leader?.y}`;

@@ -2,6 +2,8 @@
 // text), the list of this page's transactions with their progress, and the
 // switch and rate for random transactions.
 
+import { t } from "../i18n.js";
+
 const d3 = globalThis.d3;
 const SHOWN = 12;
 
@@ -74,9 +76,10 @@ export function createTransactionsView(root, { onSubmit, onRate }) {
       )
         .attr("class", (tx) => `tx ${tx.status}`)
         .call((li) => {
-          li.select(".what").text((tx) => `tx ${tx.id}: ${tx.sender} → ${tx.receiver}, ${tx.amount}`);
+          li.select(".what").text((tx) => t("tx.line", tx));
           li.select(".state").text((tx) => (tx.epoch != null && tx.status !== "pending"
-            ? `${tx.status} in b${tx.epoch}` : tx.status));
+            ? t("tx.statusIn", { status: t(`tx.status.${tx.status}`), epoch: tx.epoch })
+            : t(`tx.status.${tx.status}`)));
         });
     },
   };

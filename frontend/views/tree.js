@@ -2,10 +2,14 @@
 // fork lane (y). Proposed blocks are dashed, notarized ones light blue,
 // finalized ones solid dark blue; a row of ticks tells which nodes have
 // notarized (light) or finalized (dark) each block. A new finalization rings
-// its three consecutive-epoch blocks in orange for a few seconds.
+// its three consecutive-epoch blocks in orange for a few seconds. A pending
+// block shows a quorum meter (its votes out of the more than n/2 needed), and
+// hovering a block says why it is, or is not yet, final (narration.js).
 
+import { getLang, t } from "../i18n.js";
 import { layoutTree } from "../layout.js";
 import { isFinalized, isNotarized } from "../model.js";
+import { explainBlock } from "../narration.js";
 
 const d3 = globalThis.d3;
 const WINDOW_EPOCHS = 60;
@@ -19,10 +23,10 @@ const HIGHLIGHT_S = 3; // how long a justification stays ringed
 
 function justificationText(state, f) {
   const [first, middle, third] = f.justification.map((h) => state.blocks.get(h)?.epoch);
-  return `epochs ${first}, ${middle}, ${third} in a row: b${middle} final`;
+  return t("tree.justification", { first, middle, third });
 }
 
-export function createTreeView(scrollEl, svgEl, { onPick }) {
+export function createTreeView(scrollEl, svgEl, { onPick, onHover }) {
   const svg = d3.select(svgEl);
   const content = svg.append("g").attr("class", "content");
   const gTicks = content.append("g").attr("class", "ticks");
@@ -82,10 +86,15 @@ export function createTreeView(scrollEl, svgEl, { onPick }) {
           .attr("transform", at)
           .style("opacity", 0)
           .on("click", (event, p) => onPick(p.block.hash))
+          .on("mouseenter focus", (event, p) => onHover?.(p.block.hash))
+          .on("mouseleave blur", () => onHover?.(null))
           .on("keydown", (event, p) => {
             if (event.key === "Enter" || event.key === " ") onPick(p.block.hash);
           });
         g.append("rect").attr("class", "box").attr("width", BW).attr("height", BH).attr("rx", 8);
+        const meter = g.append("g").attr("class", "meter").attr("transform", "translate(6,3)");
+        meter.append("rect").attr("class", "meter-bg").attr("width", BW - 12).attr("height", 5);
+        meter.append("rect").attr("class", "meter-fill").attr("height", 5);
         g.append("text").attr("class", "name").attr("x", 7).attr("y", 22);
         g.append("text").attr("class", "meta").attr("x", 7).attr("y", 41);
         g.append("text").attr("class", "votes").attr("x", 7).attr("y", 58);
@@ -120,11 +129,13 @@ export function createTreeView(scrollEl, svgEl, { onPick }) {
       g.select("text.meta").text(`n${b.proposer} · ${b.txCount} tx`);
       const votes = b.voters.size;
       // Progress towards the quorum (more than n/2), then a tick once reached.
-      g.select("text.votes").text(votes < state.quorum
-        ? `${votes}/${state.quorum} votes` : `✓ ${votes} votes`);
-      g.select("title").text(`b${b.epoch} (height ${b.height}) proposed by n${b.proposer}, `
-        + `${b.txCount} transaction(s), ${b.voters.size} of ${state.quorum} votes needed; `
-        + `notarized at ${b.notarizedBy.size} node(s), final at ${b.finalizedBy.size}`);
+      const params = { votes, quorum: state.quorum };
+      g.select("text.votes").text(t(votes < state.quorum ? "tree.votes" : "tree.votesDone",
+                                    params));
+      g.select("rect.meter-fill")
+        .attr("width", (BW - 12) * Math.min(1, votes / Math.max(1, state.quorum)));
+      g.select("g.meter").attr("aria-label", t("tree.meterAria", params));
+      g.select("title").text(explainBlock(state, b.hash, getLang()).text);
       g.select("g.node-ticks").selectAll("rect.tick").data(ids, (id) => id).join(
         (enter) => enter.append("rect").attr("class", "tick").attr("height", 7),
       )

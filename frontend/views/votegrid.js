@@ -1,0 +1,90 @@
+// Vote grid: a row per node, a column per recent epoch. A filled green cell
+// is a vote for that epoch's block, an orange cell with a bar a vote the rule
+// refused (why, on hover), a grey crossed cell a node that was down, an empty
+// one no vote (often: no proposal reached the node). The leader of each
+// epoch is written above its column.
+
+import { t } from "../i18n.js";
+import { voteGrid } from "../teaching.js";
+
+const d3 = globalThis.d3;
+const EPOCHS = 30;
+const CELL = 17;     // px per cell, gap included
+const LEFT = 34;     // room for the node labels
+const TOP = 26;      // room for the leaders
+const BOTTOM = 18;   // room for the epoch labels
+
+function cellTitle(state, c) {
+  const params = { node: c.node, epoch: c.epoch };
+  if (c.kind === "voted") {
+    const block = state.blocks.get(c.block);
+    return t("votegrid.cellVoted", { ...params, block: block?.epoch != null
+      ? `b${block.epoch}` : String(c.block).slice(0, 6) });
+  }
+  if (c.kind === "skipped") return t("votegrid.cellSkipped", { ...params, reason: c.reason });
+  if (c.kind === "crashed") return t("votegrid.cellCrashed", params);
+  return t(c.proposed ? "votegrid.cellNone" : "votegrid.cellNoBlock", params);
+}
+
+export function createVoteGridView(svgEl) {
+  const svg = d3.select(svgEl);
+  const gRows = svg.append("g").attr("class", "row-labels");
+  const gCols = svg.append("g").attr("class", "columns");
+
+  return {
+    render(state, tk) {
+      const grid = voteGrid(tk, state, EPOCHS);
+      const first = grid.columns[0]?.epoch ?? 1;
+      const rowY = new Map(grid.nodes.map((id, i) => [id, TOP + i * CELL]));
+      const height = TOP + grid.nodes.length * CELL + BOTTOM;
+      svg.attr("viewBox", `0 0 ${LEFT + EPOCHS * CELL + 14} ${height}`);
+
+      gRows.selectAll("text.node-label").data(grid.nodes, (id) => id).join("text")
+        .attr("class", "node-label").attr("x", LEFT - 6)
+        .attr("y", (id) => rowY.get(id) + CELL / 2)
+        .text((id) => `n${id}`);
+
+      const cols = gCols.selectAll("g.col").data(grid.columns, (c) => c.epoch).join(
+        (enter) => {
+          const g = enter.append("g").attr("class", "col").attr("data-epoch", (c) => c.epoch);
+          g.append("text").attr("class", "leader").attr("x", CELL / 2 - 1).attr("y", TOP - 8);
+          g.append("text").attr("class", "epoch").attr("x", CELL / 2 - 1);
+          g.append("title");
+          return g;
+        },
+      )
+        .attr("transform", (c) => `translate(${LEFT + (c.epoch - first) * CELL},0)`)
+        .classed("now", (c) => c.epoch === state.epoch);
+      cols.select("text.leader").text((c) => (c.leader ? String(c.leader) : ""));
+      cols.select("text.epoch").attr("y", height - 4)
+        .text((c) => (c.epoch % 5 === 0 ? `e${c.epoch}` : ""));
+      cols.select("title").text((c) => t("votegrid.column",
+        { epoch: c.epoch, leader: c.leader ?? "?" }));
+
+      cols.each(function (col) {
+        const cells = col.cells.map((c) => ({ ...c, proposed: col.proposed }));
+        const join = d3.select(this).selectAll("g.cell").data(cells, (c) => c.node).join(
+          (enter) => {
+            const g = enter.append("g").attr("class", "cell");
+            g.append("rect").attr("width", CELL - 3).attr("height", CELL - 3).attr("rx", 2);
+            g.append("path").attr("class", "mark");
+            g.append("title");
+            return g;
+          },
+        )
+          .attr("transform", (c) => `translate(0,${rowY.get(c.node)})`)
+          .attr("data-node", (c) => c.node)
+          .attr("data-kind", (c) => c.kind);
+        join.select("rect").attr("class", (c) => `cell ${c.kind}`)
+          .attr("data-node", (c) => c.node);
+        join.select("path.mark").attr("d", (c) => {
+          const m = CELL - 3;
+          if (c.kind === "crashed") return `M3,3L${m - 3},${m - 3}M${m - 3},3L3,${m - 3}`;
+          if (c.kind === "skipped") return `M3,${m / 2}L${m - 3},${m / 2}`;
+          return "";
+        });
+        join.select("title").text((c) => cellTitle(state, c));
+      });
+    },
+  };
+}

@@ -616,6 +616,10 @@ class Streamlet:
         lacks some of the votes (lost while a link was down, or dropped), it
         would never see the chain notarized without asking again.
         """
+        if self.children.keys() <= self.chained:
+            # The usual case, checked in one pass in C: this runs every epoch
+            # over every block kept in memory.
+            return []
         return [parent for parent, kids in self.children.items()
                 if parent not in self.chained and parent in self.blocks
                 and self.blocks[parent].height > self.finalized_height][:8]

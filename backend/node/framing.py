@@ -37,8 +37,8 @@ def encode(value: Any) -> bytes:
     return _LENGTH.pack(len(body)) + body
 
 
-def _loads(body: bytearray) -> Any:
-    """Parse one frame's body.
+def parse(body: bytes | bytearray) -> Any:
+    """Parse one frame's body; raises ValueError or RecursionError if it is bad.
 
     A str parses faster than bytes (no guessing of the encoding); what UTF-8
     text does not parse is tried again as bytes, so exactly the frames that
@@ -64,9 +64,22 @@ class FrameDecoder:
 
         Raises :class:`FrameTooLarge` on an oversized length prefix.
         """
+        values = []
+        for body in self.frames(data):
+            try:
+                values.append(parse(body))
+            except (ValueError, RecursionError):  # bad UTF-8 is a ValueError
+                self.bad_frames += 1
+        return values
+
+    def frames(self, data: bytes) -> list[bytearray]:
+        """Add ``data``; return the body of every complete frame, not parsed.
+
+        Raises :class:`FrameTooLarge` on an oversized length prefix.
+        """
         buf = self._buf
         buf += data
-        values = []
+        bodies = []
         # Frames are read at an offset and the buffer is cut once at the end:
         # cutting it after each frame would move the rest of a long read
         # once per frame.
@@ -79,15 +92,11 @@ class FrameDecoder:
                 stop = start + 4 + length
                 if len(buf) < stop:
                     break
-                body = buf[start + 4:stop]
+                bodies.append(buf[start + 4:stop])
                 start = stop
-                try:
-                    values.append(_loads(body))
-                except (ValueError, RecursionError):  # bad UTF-8 is a ValueError
-                    self.bad_frames += 1
         finally:
             del buf[:start]
-        return values
+        return bodies
 
     @property
     def buffered(self) -> int:

@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import random
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -37,10 +38,10 @@ from backend.core import (
     message_from_wire,
 )
 from backend.core.chain import check_amount
-from backend.core.messages import MAX_SYNC_BLOCKS
+from backend.core.messages import ECHOED, MAX_SYNC_BLOCKS
 from backend.core.output import Output, Send
 
-from .framing import FrameDecoder, FrameTooLarge, encode
+from .framing import FrameDecoder, FrameTooLarge, encode, parse
 from .store import Store
 
 log = logging.getLogger("streamlet.node")
@@ -58,6 +59,40 @@ CHATTY_EVENTS = frozenset({"tally", "block", "vote", "vote_skipped", "epoch",
 STATS_EVERY_S = 1.0
 #: An incoming connection must introduce itself within this time.
 HELLO_TIMEOUT_S = 5.0
+#: Bytes of validated messages kept to recognise their echoed copies.
+MAX_KNOWN_BYTES = 4 * 1024 * 1024
+
+_FRAME_HEAD = b'{"m":'
+_FRAME_TAIL = b',"st":'
+_JSON_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+def _split_frame(body: bytearray) -> tuple[bytes, bytes] | None:
+    """The bytes of ``m`` and of ``st`` in a body ``{"m":M,"st":T}``, or None.
+
+    T must be a JSON number, so ``"st"`` is the object's last member and
+    everything before it is M's: two bodies with the same M and a number as
+    T parse to the same ``m``, each with its own ``st``.
+    """
+    if not (body.startswith(_FRAME_HEAD) and body.endswith(b"}")):
+        return None
+    cut = body.rfind(_FRAME_TAIL)
+    if cut < len(_FRAME_HEAD):
+        return None
+    number = bytes(body[cut + len(_FRAME_TAIL):-1])
+    if not _JSON_NUMBER.fullmatch(number):
+        return None
+    return bytes(memoryview(body)[len(_FRAME_HEAD):cut]), number
+
+
+class _Known:
+    """A frame carrying a message this node has validated before (a copy)."""
+
+    __slots__ = ("message", "sent_t")
+
+    def __init__(self, message: Any, sent_t: float) -> None:
+        self.message = message
+        self.sent_t = sent_t
 
 
 @dataclass
@@ -211,16 +246,31 @@ class PeerConnection(asyncio.Protocol):
             self._close()
             return
         try:
-            values = self.decoder.feed(data)
+            bodies = self.decoder.frames(data)
         except FrameTooLarge:
             node._drop(1, "frame larger than the cap")
             self._close()
             return
-        if self.decoder.bad_frames:
-            self.bad += self.decoder.bad_frames
-            node._drop(self.decoder.bad_frames, "frame is not JSON")
-            self.decoder.bad_frames = 0
-        for value in values:
+        # Every frame is parsed before any is acted on, so that the bad ones
+        # of a read are reported together. A copy of a message this node has
+        # validated already (with echo, most frames) is recognised by its
+        # bytes and neither parsed nor validated again.
+        recall = node._recall if self.via is not None else None
+        values: list[tuple[Any, bytearray]] = []
+        bad = 0
+        for body in bodies:
+            known = recall(body) if recall is not None else None
+            if known is not None:
+                values.append((known, body))
+                continue
+            try:
+                values.append((parse(body), body))
+            except (ValueError, RecursionError):  # bad UTF-8 is a ValueError
+                bad += 1
+        if bad:
+            self.bad += bad
+            node._drop(bad, "frame is not JSON")
+        for value, body in values:
             if self.transport is None:
                 return
             if self.via is None:
@@ -230,7 +280,9 @@ class PeerConnection(asyncio.Protocol):
                     self._close()
                     return
                 continue
-            if not node._deliver(value, self.via):
+            if isinstance(value, _Known):
+                node._accept(value.message, value.sent_t, self.via)
+            elif not node._deliver(value, self.via, body):
                 self.bad += 1
                 if self.bad >= MAX_BAD_FRAMES:
                     # One read can hold thousands of small frames: stop here
@@ -285,6 +337,9 @@ class NodeProcess:
         self.stats = {"sent": 0, "received": 0, "dropped_frames": 0,
                       "fault_dropped": 0}
         self._events: list[dict[str, Any]] = []
+        # Messages validated so far, by the bytes of their ``m`` (_recall).
+        self._known: dict[bytes, Any] = {}
+        self._known_bytes = 0
         self._control_writer: asyncio.StreamWriter | None = None
         self._caught_up = not self.restored
         self._stopping = asyncio.Event()
@@ -388,7 +443,12 @@ class NodeProcess:
             return value["node"]
         return None
 
-    def _deliver(self, value: Any, via: int) -> bool:
+    def _deliver(self, value: Any, via: int, body: bytearray | None = None) -> bool:
+        """Validate a frame's value and act on its message; False if it is bad.
+
+        ``body``, the frame's bytes, lets a later copy of the same message
+        skip parsing and validation (:meth:`_recall`).
+        """
         try:
             if not isinstance(value, dict) or len(value) != 2 or "m" not in value \
                     or "st" not in value:
@@ -400,6 +460,36 @@ class NodeProcess:
         except WireError as exc:
             self._drop(1, str(exc))
             return False
+        if body is not None and isinstance(message, ECHOED):
+            self._remember(body, message)
+        self._accept(message, sent_t, via)
+        return True
+
+    def _remember(self, body: bytearray, message: Any) -> None:
+        parts = _split_frame(body)
+        if parts is None or parts[0] in self._known:
+            return
+        if self._known_bytes > MAX_KNOWN_BYTES:
+            self._known.clear()  # bounded memory; copies of old messages are rare
+            self._known_bytes = 0
+        self._known[parts[0]] = message
+        self._known_bytes += len(parts[0])
+
+    def _recall(self, body: bytearray) -> _Known | None:
+        """The message of a frame whose ``m`` this node validated before."""
+        parts = _split_frame(body)
+        if parts is None:
+            return None
+        message = self._known.get(parts[0])
+        if message is None:
+            return None
+        number = parts[1]
+        # As json reads a number: an int unless it has a fraction or exponent.
+        sent_t = float(number) if number.strip(b"-0123456789") else int(number)
+        return _Known(message, sent_t)
+
+    def _accept(self, message: Any, sent_t: float, via: int) -> None:
+        """Act on a valid message: count it, trace it, hand it to the core."""
         self.stats["received"] += 1
         if self.trace and hasattr(message, "id"):
             origin = getattr(message, "sender", via)
@@ -411,7 +501,6 @@ class NodeProcess:
             self._sync_from_store(message)
         else:
             self.carry_out(self.core.on_message(message, via))
-        return True
 
     def _sync_from_store(self, request: SyncRequest) -> None:
         """Answer a peer that is behind the blocks the core keeps in memory."""

@@ -2,8 +2,9 @@
 
 Coalesced writes (one write per peer and turn of the event loop, frames in
 order, none lost when a link drops), the send path without faults, the frame
-decoder's offsets and str parsing, and the block hash shortcut for blocks
-without transactions.
+decoder's offsets and str parsing, the block hash shortcut for blocks
+without transactions, and copies of a message recognised by their bytes
+(delivered exactly as if checked in full).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import struct
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from backend.core import Vote
 from backend.core.chain import GENESIS, Block, Transaction
 from backend.core.output import Output, Send
+from backend.node import process
 from backend.node.framing import FrameDecoder, FrameTooLarge, encode
-from backend.node.process import Faults, Link, NodeProcess
+from backend.node.process import Faults, Link, NodeProcess, PeerConnection
 
 VOTE = Vote(1, 3, "ab" * 32)
 
@@ -173,3 +177,152 @@ def test_block_hash_is_sha256_of_the_canonical_header(txs):
     block = Block(parent=GENESIS.hash, epoch=1, height=1, txs=txs, proposer=2)
     digest = _canonical_hash([tx.to_wire() for tx in txs])
     assert block.hash == _canonical_hash([GENESIS.hash, 1, 1, digest, 2])
+
+
+# --- copies of a message are recognised by their bytes --------------------
+
+
+class _Transport:
+    def close(self) -> None:
+        pass
+
+
+def _connection(node: NodeProcess, peer: int) -> PeerConnection:
+    conn = PeerConnection(node)
+    conn.transport = _Transport()
+    conn.data_received(encode({"type": "hello", "node": peer}))
+    assert conn.via == peer
+    return conn
+
+
+def _frame(message_wire: object, sent_t: object) -> bytes:
+    return encode({"m": message_wire, "st": sent_t})
+
+
+def test_copies_of_a_message_are_delivered_without_validating_again(tmp_path):
+    async def scenario() -> None:
+        node = NodeProcess(1, 4, 1.0, "round-robin", str(tmp_path / "n1.sqlite"),
+                           control_port=0, trace=True)
+        try:
+            node.carry_out(node.core.on_epoch(3))
+            first, second = _connection(node, 2), _connection(node, 3)
+            first.data_received(_frame(VOTE.to_wire(), 1.25))
+            assert len(node._known) == 1
+            validated = []
+            real = process.message_from_wire
+            process.message_from_wire = lambda *a: validated.append(a) or real(*a)
+            try:
+                second.data_received(_frame(VOTE.to_wire(), 7))
+            finally:
+                process.message_from_wire = real
+            assert validated == []  # recognised, not validated again
+            assert node.stats["received"] == 2
+            delivered = [e for e in node._events if e["type"] == "deliver"]
+            assert [(e["via"], e["sent_t"]) for e in delivered] == [(2, 1.25), (3, 7)]
+            assert isinstance(delivered[1]["sent_t"], int)  # as json reads "7"
+            assert node.core.votes[VOTE.block] == {VOTE.voter}
+        finally:
+            node.store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_frame_that_differs_from_a_known_one_is_checked_in_full(tmp_path):
+    async def scenario() -> None:
+        node = NodeProcess(1, 4, 1.0, "round-robin", str(tmp_path / "n1.sqlite"),
+                           control_port=0)
+        try:
+            node.carry_out(node.core.on_epoch(3))
+            conn = _connection(node, 2)
+            wire = json.dumps(VOTE.to_wire(), separators=(",", ":")).encode()
+            conn.data_received(_frame(VOTE.to_wire(), 1.0))
+            for body in (b'{"m":' + wire + b',"st":NaN}',  # not a plain number
+                         b'{"m":' + wire + b',"st":1,"x":2}',  # an extra field
+                         b'{"m":' + wire + b',"st":"1"}'):  # not a number
+                conn.data_received(struct.pack(">I", len(body)) + body)
+            assert node.stats["received"] == 2  # only the NaN one is a valid frame
+            assert node.stats["dropped_frames"] == 2
+        finally:
+            node.store.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_invalid_message_is_never_remembered(tmp_path):
+    async def scenario() -> None:
+        node = NodeProcess(1, 4, 1.0, "round-robin", str(tmp_path / "n1.sqlite"),
+                           control_port=0)
+        try:
+            conn = _connection(node, 2)
+            bad = {**VOTE.to_wire(), "voter": 9}  # no node 9 among 4
+            conn.data_received(_frame(bad, 1.0) + _frame(bad, 2.0))
+            assert node._known == {}
+            assert node.stats["dropped_frames"] == 2
+        finally:
+            node.store.close()
+
+    asyncio.run(scenario())
+
+
+def test_known_messages_take_bounded_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(process, "MAX_KNOWN_BYTES", 1000)
+
+    async def scenario() -> None:
+        node = NodeProcess(1, 4, 1.0, "round-robin", str(tmp_path / "n1.sqlite"),
+                           control_port=0)
+        try:
+            conn = _connection(node, 2)
+            for epoch in range(1, 40):
+                vote = Vote(2, epoch, f"{epoch:064x}")
+                conn.data_received(_frame(vote.to_wire(), 1.0))
+                assert node._known_bytes <= 1000 + 200
+            assert 0 < len(node._known) < 39
+        finally:
+            node.store.close()
+
+    asyncio.run(scenario())
+
+
+_members = st.sampled_from([
+    json.dumps(VOTE.to_wire(), separators=(",", ":")),
+    json.dumps(VOTE.to_wire()),
+    '{"type":"vote","voter":1,"epoch":3,"block":"' + "ab" * 32 + '","voter":2}',
+    json.dumps(Vote(2, 4, "cd" * 32).to_wire()) + ',"st":"x","m":'
+    + json.dumps(VOTE.to_wire()),
+    '{"type":"vote","voter":1,"epoch":3}',
+    '"vote"',
+])
+_numbers = st.one_of(st.integers(-10**20, 10**20).map(str),
+                     st.floats(allow_nan=False, allow_infinity=False).map(repr),
+                     st.sampled_from(["1e400", "-0", "0.5E-3", "1.", "01", "NaN"]))
+
+
+@given(_members, _numbers, _numbers)
+def test_recognising_a_copy_gives_what_checking_it_in_full_gives(m, first, second):
+    node = NodeProcess.__new__(NodeProcess)
+    node.n = 4
+    node._known, node._known_bytes = {}, 0
+
+    def full(body: bytes) -> tuple[object, object] | None:
+        try:
+            value = json.loads(body)
+            message = process.message_from_wire(value["m"], node.n)
+        except (ValueError, KeyError, TypeError):
+            return None
+        sent_t = value["st"]
+        if set(value) != {"m", "st"} or isinstance(sent_t, bool) or \
+                not isinstance(sent_t, (int, float)):
+            return None
+        return message, value["st"]
+
+    one = bytearray(b'{"m":' + m.encode() + b',"st":' + first.encode() + b"}")
+    two = bytearray(b'{"m":' + m.encode() + b',"st":' + second.encode() + b"}")
+    if full(bytes(one)) is not None:
+        node._remember(one, full(bytes(one))[0])
+    known = node._recall(two)
+    if known is not None:
+        expected = full(bytes(two))
+        assert expected is not None
+        assert known.message == expected[0]
+        assert known.sent_t == expected[1]
+        assert type(known.sent_t) is type(expected[1])

@@ -2,12 +2,15 @@
 
 Runs a real cluster (quiet nodes, as the headless runner does) whose node
 processes are started through bench/node_probe.py, which measures each
-process's CPU time and message counters. Reports, as medians over --runs
-runs: CPU per node per epoch, CPU per received message, the share of the two
-cores the whole cluster needs, and the fraction of epochs notarized. With
---profile every node runs under cProfile (CPU-time clock; slower, so the
-figures of a profiled run are not quoted) and the merged profile is printed,
-grouped by layer.
+process in its steady state (from epoch 3 to the end; start-up excluded).
+Reports, as medians over --runs runs: CPU per node per epoch and per
+received message, received messages per epoch (all nodes), socket writes per
+message sent and reads per message received, event-loop turns per node and
+epoch, the kernel's share of the CPU time, the cores the nodes keep busy
+(of the machine's two), the supervisor's, each node's start-up CPU, and the
+fraction of epochs notarized. With --profile every node runs under cProfile
+(CPU-time clock; slower, so the figures of a profiled run are not quoted)
+and the merged profile is printed, grouped by layer.
 
     python bench/node_cpu.py --nodes 7 --delta 0.01 --epochs 300 --runs 3
     python bench/node_cpu.py --nodes 15 --delta 0.04 --no-echo --profile
@@ -81,31 +84,38 @@ def run_once(nodes: int, delta: float, epochs: int, echo: bool, profile: bool,
         supervisor.subprocess.Popen = _REAL_POPEN  # type: ignore[misc]
     files = [out_dir / f"node-{i}.json" for i in range(1, nodes + 1)]
     probes = [json.loads(f.read_text()) for f in files if f.exists()]
+    probes = [p for p in probes if "from" in p and "to" in p]
     if len(probes) < nodes:
         print(f"  ({nodes - len(probes)} node(s) did not report; figures are "
               "for the others)")
     records = [read_store(i, h.store) for i, h in cluster.nodes.items()]
-    cpu = sum(p["cpu_run_s"] for p in probes) * nodes / len(probes)
-    received = sum(p.get("received", 0) for p in probes) * nodes / len(probes)
-    sent = sum(p.get("sent", 0) for p in probes) * nodes / len(probes)
-    writes = sum(p.get("socket_writes", 0) for p in probes) * nodes / len(probes)
-    reads = sum(p.get("socket_reads", 0) for p in probes) * nodes / len(probes)
-    entered = statistics.median(p["epoch"] for p in probes)
+
+    def total(key: str) -> float:
+        """Sum over the nodes of ``key`` in their steady state."""
+        return sum(p["to"].get(key, 0) - p["from"].get(key, 0) for p in probes)
+
+    cpu, received, sent = total("cpu_s"), total("received"), total("sent")
+    node_epochs = total("epoch")
+    epochs_each = node_epochs / len(probes)
     return {
-        "cpu_ms_per_node_epoch": 1e3 * cpu / nodes / max(entered, 1),
+        "cpu_ms_per_node_epoch": 1e3 * cpu / max(node_epochs, 1),
         "cpu_us_per_received": 1e6 * cpu / max(received, 1),
-        "received_per_epoch": received / max(entered, 1),
-        "sent_per_epoch": sent / max(entered, 1),
-        "writes_per_sent": writes / max(sent, 1),
-        "reads_per_received": reads / max(received, 1),
-        "cores_used": cpu / wall,
+        "received_per_epoch": received / max(epochs_each, 1),
+        "writes_per_sent": total("socket_writes") / max(sent, 1),
+        "reads_per_received": total("socket_reads") / max(received, 1),
+        "turns_per_node_epoch": total("loop_turns") / max(node_epochs, 1),
+        "kernel_share": total("system_s") / max(
+            total("user_s") + total("system_s"), 1e-9),
+        # All nodes' CPU over the span's length: cores the cluster keeps busy.
+        "cores_used": cpu * nodes / len(probes) / max(epochs_each * 2 * delta,
+                                                      1e-9),
         "supervisor_cores": sup_cpu / wall,
         "start_cpu_s": statistics.median(p["cpu_start_s"] for p in probes),
         "notarized_fraction": metrics(records, epochs)["notarized_fraction"],
     }
 
 
-def print_profile(files: list[Path], top: int) -> None:
+def print_profile(files: list[Path], top: int, sort: str) -> None:
     stats = pstats.Stats(*(str(f) for f in files))
     by_layer: dict[str, float] = {}
     total = 0.0
@@ -120,8 +130,8 @@ def print_profile(files: list[Path], top: int) -> None:
     print(f"\nmerged CPU profile of {len(files)} nodes, own time by layer:")
     for layer, seconds in sorted(by_layer.items(), key=lambda kv: -kv[1]):
         print(f"  {layer:40s} {100 * seconds / total:5.1f} %")
-    print("top functions by own CPU time:")
-    stats.sort_stats("tottime").print_stats(top)
+    print(f"top functions by {sort} CPU time:")
+    stats.sort_stats(sort).print_stats(top)
 
 
 def main() -> int:
@@ -134,6 +144,8 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true",
                         help="one run with every node under cProfile")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", choices=("tottime", "cumulative"),
+                        default="tottime", help="order of the profile's rows")
     args = parser.parse_args()
     echo = not args.no_echo
     print(f"n={args.nodes} Δ={1e3 * args.delta:g} ms echo={'on' if echo else 'off'}"
@@ -144,7 +156,8 @@ def main() -> int:
             got = run_once(args.nodes, args.delta, args.epochs, echo, args.profile,
                            Path(tmp))
             if args.profile:
-                print_profile(sorted(Path(tmp).glob("node-*.prof")), args.top)
+                print_profile(sorted(Path(tmp).glob("node-*.prof")), args.top,
+                              args.sort)
         results.append(got)
         print("  run: " + " ".join(f"{k}={v:.4g}" for k, v in got.items()),
               flush=True)

@@ -1,7 +1,10 @@
 // The teaching panels together: the caption line, one node's own tree, the
 // vote grid, the live charts and the glossary. One tracker (teaching.js) and
 // one narrator (narration.js) are fed the same snapshot and batches as the
-// model, right after the model has applied them.
+// model, right after the model has applied them. The caption is drawn with
+// every render; the grid, the node's tree and the charts at most every
+// SLOW_MS (or at once after a language or node change), which is plenty for a
+// reader and keeps their DOM work off most frames.
 
 import { getLang } from "../i18n.js";
 import { contextOf, createNarrator } from "../narration.js";
@@ -12,12 +15,20 @@ import { createGlossaryView } from "./glossary.js";
 import { createNodeTreeView } from "./nodetree.js";
 import { createVoteGridView } from "./votegrid.js";
 
+const SLOW_MS = 400;
+
 export function createTeachingPanels(doc, { onPickNode } = {}) {
   const tk = createTeaching();
+  let slowAt = -Infinity;
+  let slowLang = null;
   const narrator = createNarrator();
   const caption = createCaptionView(doc.querySelector("#caption"));
-  const nodeTree = createNodeTreeView(doc.querySelector("#nodetree-panel"),
-                                      { onPick: onPickNode });
+  const nodeTree = createNodeTreeView(doc.querySelector("#nodetree-panel"), {
+    onPick(id) {
+      slowAt = -Infinity;
+      onPickNode?.(id);
+    },
+  });
   const grid = createVoteGridView(doc.querySelector("#votegrid"));
   const charts = createChartsView(doc.querySelector("#charts-panel"));
   const glossary = createGlossaryView(doc.querySelector("#glossary"));
@@ -25,6 +36,7 @@ export function createTeachingPanels(doc, { onPickNode } = {}) {
   return {
     /** The model has just applied a snapshot: start again from it. */
     snapshot(state) {
+      slowAt = -Infinity;
       seedTeaching(tk, state);
       narrator.reset();
       nodeTree.reset();
@@ -39,10 +51,15 @@ export function createTeachingPanels(doc, { onPickNode } = {}) {
     /** Show the tree of the node picked on the ring. */
     follow(id) {
       nodeTree.follow(id);
+      slowAt = -Infinity;
     },
     render(state) {
       const lang = getLang();
-      caption.render(narrator.next(performance.now()), narrator.history(), lang);
+      const now = performance.now();
+      caption.render(narrator.next(now), narrator.history(), lang);
+      if (now - slowAt < SLOW_MS && lang === slowLang) return;
+      slowAt = now;
+      slowLang = lang;
       nodeTree.render(state, tk);
       grid.render(state, tk);
       charts.render(state, tk, lang);

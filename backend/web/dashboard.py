@@ -57,22 +57,34 @@ class Inbox:
 
     Protocol events are needed to keep the view right, so they get a large
     cap and an overflow counter; message traces ("send"/"deliver") are only
-    animation, so only the newest ``max_messages`` are kept.
+    animation, so only the newest ``max_messages`` are kept, echoes (a node
+    forwarding what it received, PROTOCOL.md's echo rule) in a queue of
+    their own. With echo on they are most of the traces (n - 1 forwards of
+    every message), and the page hides them unless asked, so when a batch
+    cannot carry every trace the direct ones go first and the echoes are
+    sampled evenly over the batch's period. Every trace left out is counted.
     """
 
     def __init__(self, max_events: int = 200_000, max_messages: int = 4_000) -> None:
         self._events: deque[tuple[int, dict[str, Any]]] = deque()
         self._messages: deque[tuple[int, dict[str, Any]]] = deque(
             maxlen=max_messages)
+        self._echoes: deque[tuple[int, dict[str, Any]]] = deque(
+            maxlen=max_messages)
         self.max_events = max_events
         self.overflow = 0
         self.dropped_messages = 0
+        #: Every event ever pushed (the pipeline benchmark compares it with
+        #: what reached the page).
+        self.received = 0
 
     def push(self, generation: int, event: dict[str, Any]) -> None:
+        self.received += 1
         if event.get("type") in MESSAGE_TYPES:
-            if len(self._messages) == self._messages.maxlen:
+            queue = self._echoes if event.get("echo") else self._messages
+            if len(queue) == queue.maxlen:
                 self.dropped_messages += 1
-            self._messages.append((generation, event))
+            queue.append((generation, event))
         elif len(self._events) < self.max_events:
             self._events.append((generation, event))
         else:
@@ -83,15 +95,26 @@ class Inbox:
         """Take everything queued for ``generation``.
 
         Returns (events, message traces, message traces dropped): at most
-        ``most_messages`` traces leave per batch, the newest ones.
+        ``most_messages`` traces leave per batch, the newest direct ones first,
+        then echoes spread evenly over those that came.
         """
         events = _take(self._events, generation)
-        messages = _take(self._messages, generation)
-        dropped = max(0, len(messages) - most_messages)
-        if dropped:
-            messages = messages[dropped:]
-            self.dropped_messages += dropped
-        return events, messages, dropped
+        direct = _take(self._messages, generation)
+        echoes = _take(self._echoes, generation)
+        kept = direct[-most_messages:] if most_messages > 0 else []
+        sampled = _spread(echoes, most_messages - len(kept))
+        dropped = len(direct) + len(echoes) - len(kept) - len(sampled)
+        self.dropped_messages += dropped
+        return events, kept + sampled, dropped
+
+
+def _spread(items: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
+    """At most ``room`` of ``items``, evenly spaced, in their order."""
+    if len(items) <= room:
+        return items
+    if room <= 0:
+        return []
+    return [items[i * len(items) // room] for i in range(room)]
 
 
 def _take(queue: deque[tuple[int, dict[str, Any]]], generation: int
@@ -144,6 +167,8 @@ class Dashboard:
         self.presenter_view: dict[str, Any] = {"live": True}
         #: The scenario being played, shown to every page when it starts.
         self.scenario_info: dict[str, str] | None = None
+        self.relayed_events = 0
+        self.relayed_messages = 0
 
     # --- lifecycle -----------------------------------------------------
 
@@ -405,8 +430,14 @@ class Dashboard:
             "config": status.get("config", {}), "epoch": status.get("epoch"),
             "leader": status.get("leader"), "genesis": status.get("genesis"),
             "epoch_seconds": status.get("epoch_seconds"), "nodes": nodes,
-            "safety": safety,
+            "safety": safety, "relay": self.relay_stats(),
         }
+
+    def relay_stats(self) -> dict[str, int]:
+        """Events taken from the cluster, sent on to the pages, and left out."""
+        return {"received": self.inbox.received, "events": self.relayed_events,
+                "messages": self.relayed_messages,
+                "left_out": self.inbox.dropped_messages + self.inbox.overflow}
 
     def transaction(self, tx_id: str) -> dict[str, Any] | None:
         with self._view:
@@ -471,8 +502,15 @@ class Dashboard:
 
 
     def _relay_loop(self) -> None:
+        # One batch per period, counted from the start of the last one: the
+        # time spent folding and emitting is not added to the wait (it would
+        # be added to every event's lag), and a late batch is not followed by
+        # others in a burst to catch up.
+        started = time.monotonic()
         while not self._stopping:
-            self.socketio.sleep(self.batch_interval_s)
+            wait = self.batch_interval_s - (time.monotonic() - started)
+            self.socketio.sleep(max(wait, 0.0))
+            started = time.monotonic()
             try:
                 self.relay_once()
             except Exception:
@@ -514,6 +552,8 @@ class Dashboard:
                 "t": now,
             }
             self.socketio.emit("batch", batch)
+            self.relayed_events += len(batch["events"])
+            self.relayed_messages += len(messages)
             return len(events) + len(messages)
 
 

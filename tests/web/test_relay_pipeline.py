@@ -1,0 +1,131 @@
+"""The relay's economies: echo traces sampled with counts kept, one batch a period.
+
+These check behaviour, not speed (bench/dashboard_pipeline.py measures that).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+import backend.web.dashboard as dashboard_module
+from backend.web.dashboard import Inbox
+from tests.web.conftest import Rig
+
+
+def trace(i: int, *, echo: bool) -> dict:
+    return {"node": 1, "type": "send", "msg": f"{'e' if echo else 'd'}{i}",
+            "kind": "vote", "to": 2, "echo": echo, "delay_ms": 0, "dropped": False}
+
+
+def received(client, name: str) -> list:
+    return [m["args"][0] for m in client.get_received() if m["name"] == name]
+
+
+def test_direct_traces_go_first_and_echoes_are_sampled_evenly() -> None:
+    inbox = Inbox()
+    for i in range(100):
+        inbox.push(1, trace(i, echo=True))
+        if i % 20 == 0:
+            inbox.push(1, trace(i, echo=False))
+
+    events, messages, dropped = inbox.drain(1, 10)
+
+    assert events == []
+    assert [m["msg"] for m in messages] == [
+        "d0", "d20", "d40", "d60", "d80", "e0", "e20", "e40", "e60", "e80"]
+    assert dropped == 95 and inbox.dropped_messages == 95
+    assert len(messages) + dropped == inbox.received == 105
+
+
+def test_a_full_batch_of_direct_traces_leaves_every_echo_out() -> None:
+    inbox = Inbox()
+    for i in range(30):
+        inbox.push(1, trace(i, echo=False))
+        inbox.push(1, trace(i, echo=True))
+
+    _, messages, dropped = inbox.drain(1, 10)
+
+    assert [m["msg"] for m in messages] == [f"d{i}" for i in range(20, 30)]
+    assert dropped == 50
+
+
+def test_under_the_cap_every_trace_passes_in_order() -> None:
+    inbox = Inbox()
+    pushed = [trace(i, echo=i % 3 == 0) for i in range(12)]
+    for event in pushed:
+        inbox.push(1, event)
+
+    _, messages, dropped = inbox.drain(1, 400)
+
+    assert dropped == 0
+    for echo in (False, True):
+        assert [m for m in messages if m["echo"] == echo] == \
+            [e for e in pushed if e["echo"] == echo]
+
+
+def test_traces_of_an_old_cluster_are_not_relayed() -> None:
+    inbox = Inbox()
+    inbox.push(1, trace(1, echo=True))
+    inbox.push(2, trace(2, echo=True))
+
+    _, messages, _ = inbox.drain(2, 10)
+
+    assert [m["msg"] for m in messages] == ["e2"]
+
+
+def test_the_page_is_told_how_many_traces_were_left_out(make_rig) -> None:
+    rig: Rig = make_rig(messages_per_batch=4)
+    client = rig.socket()
+    rig.dashboard.relay_once()  # what the cluster said while starting
+    client.get_received()
+    before = rig.dashboard.relay_stats()
+    for i in range(20):
+        rig.cluster.emit(trace(i, echo=True))
+    rig.cluster.emit({"node": 3, "type": "epoch", "epoch": 1, "leader": 1})
+    rig.dashboard.relay_once()
+
+    batch = received(client, "batch")[0]
+    stats = rig.dashboard.relay_stats()
+    assert [m["msg"] for m in batch["messages"]] == ["e0", "e5", "e10", "e15"]
+    assert batch["dropped_messages"] == 16
+    assert stats["messages"] - before["messages"] == 4
+    assert stats["left_out"] - before["left_out"] == 16
+    assert stats["events"] - before["events"] == 1
+    assert stats["received"] - before["received"] == 21
+
+
+@pytest.mark.parametrize("work_s", [0.01, 0.03, 0.08])
+def test_relay_starts_a_batch_at_most_once_a_period(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch, work_s: float) -> None:
+    """Folding and emitting take ``work_s`` of a fake clock each time."""
+    clock = SimpleNamespace(now=100.0)
+    starts: list[float] = []
+    dashboard = rig.dashboard
+    period = 0.05
+
+    def sleep(seconds: float) -> None:
+        assert seconds >= 0
+        clock.now += seconds
+
+    def relay_once() -> int:
+        starts.append(clock.now)
+        clock.now += work_s
+        if len(starts) == 12:
+            dashboard._stopping = True
+        return 0
+
+    monkeypatch.setattr(dashboard_module, "time", SimpleNamespace(
+        monotonic=lambda: clock.now, time=lambda: clock.now))
+    monkeypatch.setattr(dashboard, "socketio", SimpleNamespace(sleep=sleep))
+    monkeypatch.setattr(dashboard, "relay_once", relay_once)
+    monkeypatch.setattr(dashboard, "batch_interval_s", period)
+
+    dashboard._relay_loop()
+
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 12
+    # Never more often than the period; exactly the period while the work
+    # fits in it (the work is not added to the wait), back to back when not.
+    assert all(gap == pytest.approx(max(period, work_s)) for gap in gaps)

@@ -2,16 +2,17 @@
 
 import { getLang } from "../i18n.js";
 import { translateLog } from "../logtext.js";
+import { createFollower } from "./follow.js";
 
 const d3 = globalThis.d3;
 const SHOWN = 80;
 
 export function createLogView(listEl) {
   const list = d3.select(listEl);
+  const follower = createFollower(listEl, "y", { slackPx: 30 });
   let shownLang = getLang();
   return {
     render(state) {
-      const following = listEl.scrollTop + listEl.clientHeight >= listEl.scrollHeight - 30;
       const lang = getLang();
       const words = (line) => translateLog(line.text, lang);
       const lines = list.selectAll("li").data(state.log.slice(-SHOWN), (line) => line.id).join(
@@ -23,7 +24,7 @@ export function createLogView(listEl) {
       );
       if (lang !== shownLang) lines.text(words);
       shownLang = lang;
-      if (following) listEl.scrollTop = listEl.scrollHeight;
+      follower.contentChanged();
     },
   };
 }

@@ -6,6 +6,7 @@
 import { t } from "../i18n.js";
 import { ringPosition } from "../layout.js";
 import { faultyLinks, travelMs } from "../model.js";
+import { setAttr, setClass, setText } from "./dom.js";
 
 const d3 = globalThis.d3;
 const CX = 300;
@@ -63,22 +64,23 @@ export function createNetworkView(svgEl, { onSelect }) {
         g.transition().duration(600).attr("transform", at).style("opacity", 1);
         return g;
       },
-      (update) => update.attr("transform", at),
+      (update) => update.call(setAttr, "transform", at),
       (exit) => exit.transition().duration(300).style("opacity", 0).remove(),
     );
     join
-      .classed("crashed", (d) => d.status === "crashed")
-      .classed("starting", (d) => d.status === "starting")
-      .classed("selected", (d) => d.id === selected)
-      .attr("aria-label", (d) => t("network.nodeAria", { id: d.id, status: t(`status.${d.status}`) }));
-    join.select("circle.body").attr("r", radius);
-    join.select("text.label").text((d) => `n${d.id}`);
+      .call(setClass, "crashed", (d) => d.status === "crashed")
+      .call(setClass, "starting", (d) => d.status === "starting")
+      .call(setClass, "selected", (d) => d.id === selected)
+      .call(setAttr, "aria-label", (d) => t("network.nodeAria",
+                                            { id: d.id, status: t(`status.${d.status}`) }));
+    join.select("circle.body").call(setAttr, "r", radius);
+    join.select("text.label").call(setText, (d) => `n${d.id}`);
     join.select("text.sub")
-      .attr("y", radius + 22)
-      .text((d) => (d.status === "crashed" ? t("network.crashed")
+      .call(setAttr, "y", radius + 22)
+      .call(setText, (d) => (d.status === "crashed" ? t("network.crashed")
         : t("network.height", { height: d.finalizedHeight })));
-    join.select("path.cross").attr("d", crossPath(radius * 0.72));
-    join.select("title").text((d) => t("network.nodeTitle", { id: d.id,
+    join.select("path.cross").call(setAttr, "d", crossPath(radius * 0.72));
+    join.select("title").call(setText, (d) => t("network.nodeTitle", { id: d.id,
       status: t(`status.${d.status}`), pid: d.pid ?? "–", height: d.finalizedHeight }));
   }
 
@@ -106,6 +108,14 @@ export function createNetworkView(svgEl, { onSelect }) {
     }
   }
 
+  // A line from node a to node b of its datum.
+  function setLine(line) {
+    line.call(setAttr, "x1", (l) => positions.get(l.a).x)
+      .call(setAttr, "y1", (l) => positions.get(l.a).y)
+      .call(setAttr, "x2", (l) => positions.get(l.b).x)
+      .call(setAttr, "y2", (l) => positions.get(l.b).y);
+  }
+
   function renderLinks(state) {
     const links = faultyLinks(state).filter((l) => positions.has(l.a) && positions.has(l.b));
     gLinks.selectAll("line.link").data(links, (l) => l.key).join(
@@ -114,9 +124,8 @@ export function createNetworkView(svgEl, { onSelect }) {
       (update) => update,
       (exit) => exit.transition().duration(400).style("opacity", 0).remove(),
     )
-      .attr("class", (l) => `link ${l.kind}`)
-      .attr("x1", (l) => positions.get(l.a).x).attr("y1", (l) => positions.get(l.a).y)
-      .attr("x2", (l) => positions.get(l.b).x).attr("y2", (l) => positions.get(l.b).y);
+      .call(setAttr, "class", (l) => `link ${l.kind}`)
+      .call(setLine);
   }
 
   function renderMessages(state) {

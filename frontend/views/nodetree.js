@@ -7,6 +7,8 @@
 import { t } from "../i18n.js";
 import { layoutTree } from "../layout.js";
 import { nodeTreeState } from "../teaching.js";
+import { setAttr, setClass, setText } from "./dom.js";
+import { createFollower } from "./follow.js";
 
 const d3 = globalThis.d3;
 const WINDOW_EPOCHS = 30;
@@ -27,6 +29,7 @@ function status(b) {
 export function createNodeTreeView(root, { onPick }) {
   const picker = root.querySelector("#nodetree-node");
   const scrollEl = root.querySelector("#nodetree-scroll");
+  const follower = createFollower(scrollEl, "x");
   const summary = root.querySelector("#nodetree-summary");
   const svg = d3.select(root.querySelector("#nodetree"));
   const content = svg.append("g").attr("class", "content");
@@ -70,7 +73,7 @@ export function createNodeTreeView(root, { onPick }) {
       .source((e) => [x(e.fromEpoch) + BW, y(e.fromLane) + BH / 2])
       .target((e) => [x(e.toEpoch), y(e.toLane) + BH / 2]);
     gEdges.selectAll("path.edge").data(layout.edges, (e) => e.key).join("path")
-      .attr("class", "edge").attr("d", path);
+      .call(setAttr, "class", "edge").call(setAttr, "d", path);
 
     const join = gBlocks.selectAll("g.block").data(layout.placed, (p) => p.block.hash).join(
       (enter) => {
@@ -84,14 +87,14 @@ export function createNodeTreeView(root, { onPick }) {
         return g;
       },
     )
-      .attr("transform", (p) => `translate(${x(p.block.epoch)},${y(p.lane)})`)
-      .attr("data-block-hash", (p) => p.block.hash);
-    join.classed("notarized", (p) => p.block.notarizedBy.size > 0)
-      .classed("finalized", (p) => p.block.finalizedBy.size > 0)
-      .classed("orphan", (p) => p.block.orphan)
-      .classed("voted", (p) => p.block.voted);
-    join.select("text.name").text((p) => `b${p.block.epoch}`);
-    join.select("title").text((p) => `b${p.block.epoch}: ${status(p.block)}`
+      .call(setAttr, "transform", (p) => `translate(${x(p.block.epoch)},${y(p.lane)})`)
+      .call(setAttr, "data-block-hash", (p) => p.block.hash);
+    join.call(setClass, "notarized", (p) => p.block.notarizedBy.size > 0)
+      .call(setClass, "finalized", (p) => p.block.finalizedBy.size > 0)
+      .call(setClass, "orphan", (p) => p.block.orphan)
+      .call(setClass, "voted", (p) => p.block.voted);
+    join.select("text.name").call(setText, (p) => `b${p.block.epoch}`);
+    join.select("title").call(setText, (p) => `b${p.block.epoch}: ${status(p.block)}`
       + (p.block.voted ? `, ${t("nodetree.voted")}` : ""));
   }
 
@@ -111,11 +114,10 @@ export function createNodeTreeView(root, { onPick }) {
       const layout = layoutTree(nodeTreeState(tk, state, chosen), WINDOW_EPOCHS);
       const shown = layout.placed.map((p) => p.block);
       const width = LEFT * 2 + Math.max(layout.maxEpoch - layout.minEpoch + 1, 8) * COL;
-      const following = scrollEl.scrollLeft + scrollEl.clientWidth >= scrollEl.scrollWidth - 40;
       svg.attr("width", width).attr("height", TOP + layout.laneCount * LANE + 6);
       content.attr("transform", `translate(${-(layout.minEpoch - 1) * COL},0)`);
       renderTree(layout);
-      if (following) scrollEl.scrollLeft = scrollEl.scrollWidth;
+      follower.contentChanged();
 
       const node = state.nodes.get(chosen);
       const count = (test) => shown.filter(test).length;
@@ -125,7 +127,7 @@ export function createNodeTreeView(root, { onPick }) {
         epochs: WINDOW_EPOCHS, notarized: count((b) => b.notarizedBy.size > 0),
         final: count((b) => b.finalizedBy.size > 0), orphans });
       if (node && node.status !== "running") text += ` ${t("nodetree.down", { node: chosen })}`;
-      summary.textContent = text;
+      if (summary.textContent !== text) summary.textContent = text;
     },
     reset() {
       options = "";

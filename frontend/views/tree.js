@@ -10,6 +10,8 @@ import { getLang, t } from "../i18n.js";
 import { layoutTree } from "../layout.js";
 import { isFinalized, isNotarized } from "../model.js";
 import { explainBlock } from "../narration.js";
+import { setAttr, setClass, setText } from "./dom.js";
+import { createFollower } from "./follow.js";
 
 const d3 = globalThis.d3;
 const WINDOW_EPOCHS = 60;
@@ -28,6 +30,7 @@ function justificationText(state, f) {
 
 export function createTreeView(scrollEl, svgEl, { onPick, onHover }) {
   const svg = d3.select(svgEl);
+  const follower = createFollower(scrollEl, "x");
   const content = svg.append("g").attr("class", "content");
   const gTicks = content.append("g").attr("class", "ticks");
   const gEdges = content.append("g").attr("class", "edges");
@@ -45,7 +48,7 @@ export function createTreeView(scrollEl, svgEl, { onPick, onHover }) {
     gTicks.selectAll("text.epoch-tick").data(epochs, (e) => e).join(
       (enter) => enter.append("text").attr("class", "epoch-tick")
         .attr("x", (e) => x(e) + BW / 2).attr("y", 20).text((e) => `e${e}`),
-    ).classed("now", (e) => e === state.epoch);
+    ).call(setClass, "now", (e) => e === state.epoch);
   }
 
   function renderEdges(layout, state) {
@@ -60,13 +63,13 @@ export function createTreeView(scrollEl, svgEl, { onPick, onHover }) {
     gEdges.selectAll("path.edge").data(layout.edges, (e) => e.key).join(
       (enter) => enter.append("path").attr("class", "edge").attr("d", path)
         .style("opacity", 0).call((p) => p.transition().duration(400).style("opacity", 1)),
-      (update) => update.attr("d", path),
+      (update) => update.call(setAttr, "d", path),
       (exit) => exit.remove(),
     ).each(function (e) {
       const child = state.blocks.get(e.child);
       d3.select(this)
-        .classed("notarized", Boolean(child) && isNotarized(state, child))
-        .classed("finalized", Boolean(child) && isFinalized(child));
+        .call(setClass, "notarized", Boolean(child) && isNotarized(state, child))
+        .call(setClass, "finalized", Boolean(child) && isFinalized(child));
     });
   }
 
@@ -121,27 +124,28 @@ export function createTreeView(scrollEl, svgEl, { onPick, onHover }) {
       const final = isFinalized(b);
       if (final && !firstFinal.has(b.hash)) firstFinal.set(b.hash, now);
       const g = d3.select(this)
-        .classed("notarized", isNotarized(state, b))
-        .classed("finalized", final)
-        .classed("fresh", final && now - firstFinal.get(b.hash) < 1600)
-        .classed("picked", b.hash === picked);
-      g.select("text.name").text(`b${b.epoch}`);
-      g.select("text.meta").text(`n${b.proposer} · ${b.txCount} tx`);
+        .call(setClass, "notarized", isNotarized(state, b))
+        .call(setClass, "finalized", final)
+        .call(setClass, "fresh", final && now - firstFinal.get(b.hash) < 1600)
+        .call(setClass, "picked", b.hash === picked);
+      g.select("text.name").call(setText, `b${b.epoch}`);
+      g.select("text.meta").call(setText, `n${b.proposer} · ${b.txCount} tx`);
       const votes = b.voters.size;
       // Progress towards the quorum (more than n/2), then a tick once reached.
       const params = { votes, quorum: state.quorum };
-      g.select("text.votes").text(t(votes < state.quorum ? "tree.votes" : "tree.votesDone",
-                                    params));
-      g.select("rect.meter-fill")
-        .attr("width", (BW - 12) * Math.min(1, votes / Math.max(1, state.quorum)));
-      g.select("g.meter").attr("aria-label", t("tree.meterAria", params));
-      g.select("title").text(explainBlock(state, b.hash, getLang()).text);
+      g.select("text.votes").call(setText, t(votes < state.quorum ? "tree.votes"
+        : "tree.votesDone", params));
+      g.select("rect.meter-fill").call(setAttr, "width",
+                                       (BW - 12) * Math.min(1, votes / Math.max(1, state.quorum)));
+      g.select("g.meter").call(setAttr, "aria-label", t("tree.meterAria", params));
+      g.select("title").call(setText, explainBlock(state, b.hash, getLang()).text);
       g.select("g.node-ticks").selectAll("rect.tick").data(ids, (id) => id).join(
         (enter) => enter.append("rect").attr("class", "tick").attr("height", 7),
       )
-        .attr("x", (id, i) => i * tickW).attr("width", Math.max(2, tickW - 1.5))
-        .classed("notarized-here", (id) => b.notarizedBy.has(id))
-        .classed("final-here", (id) => b.finalizedBy.has(id));
+        .call(setAttr, "x", (id, i) => i * tickW)
+        .call(setAttr, "width", Math.max(2, tickW - 1.5))
+        .call(setClass, "notarized-here", (id) => b.notarizedBy.has(id))
+        .call(setClass, "final-here", (id) => b.finalizedBy.has(id));
     });
     for (const hash of firstFinal.keys()) {
       if (!state.blocks.has(hash)) firstFinal.delete(hash);
@@ -190,7 +194,6 @@ export function createTreeView(scrollEl, svgEl, { onPick, onHover }) {
       const epochs = layout.maxEpoch - layout.minEpoch + 1;
       const width = LEFT * 2 + Math.max(epochs, 8) * COL;
       const height = TOP + layout.laneCount * LANE + 24;
-      const following = scrollEl.scrollLeft + scrollEl.clientWidth >= scrollEl.scrollWidth - 40;
       svg.attr("width", width).attr("height", height);
       content.attr("transform", `translate(${-(layout.minEpoch - 1) * COL},0)`);
       renderTicks(layout, state);
@@ -198,7 +201,7 @@ export function createTreeView(scrollEl, svgEl, { onPick, onHover }) {
       renderBlocks(layout, state, picked);
       renderJustifications(layout, state);
       // Follow the newest epoch unless the viewer scrolled back to look.
-      if (following) scrollEl.scrollLeft = scrollEl.scrollWidth;
+      follower.contentChanged();
     },
     reset() {
       firstFinal.clear();

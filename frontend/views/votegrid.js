@@ -6,6 +6,7 @@
 
 import { t } from "../i18n.js";
 import { voteGrid } from "../teaching.js";
+import { setAttr, setClass, setText } from "./dom.js";
 
 const d3 = globalThis.d3;
 const EPOCHS = 30;
@@ -37,12 +38,12 @@ export function createVoteGridView(svgEl) {
       const first = grid.columns[0]?.epoch ?? 1;
       const rowY = new Map(grid.nodes.map((id, i) => [id, TOP + i * CELL]));
       const height = TOP + grid.nodes.length * CELL + BOTTOM;
-      svg.attr("viewBox", `0 0 ${LEFT + EPOCHS * CELL + 14} ${height}`);
+      svg.call(setAttr, "viewBox", `0 0 ${LEFT + EPOCHS * CELL + 14} ${height}`);
 
       gRows.selectAll("text.node-label").data(grid.nodes, (id) => id).join("text")
-        .attr("class", "node-label").attr("x", LEFT - 6)
-        .attr("y", (id) => rowY.get(id) + CELL / 2)
-        .text((id) => `n${id}`);
+        .call(setAttr, "class", "node-label").call(setAttr, "x", LEFT - 6)
+        .call(setAttr, "y", (id) => rowY.get(id) + CELL / 2)
+        .call(setText, (id) => `n${id}`);
 
       const cols = gCols.selectAll("g.col").data(grid.columns, (c) => c.epoch).join(
         (enter) => {
@@ -53,12 +54,12 @@ export function createVoteGridView(svgEl) {
           return g;
         },
       )
-        .attr("transform", (c) => `translate(${LEFT + (c.epoch - first) * CELL},0)`)
-        .classed("now", (c) => c.epoch === state.epoch);
-      cols.select("text.leader").text((c) => (c.leader ? String(c.leader) : ""));
-      cols.select("text.epoch").attr("y", height - 4)
-        .text((c) => (c.epoch % 5 === 0 ? `e${c.epoch}` : ""));
-      cols.select("title").text((c) => t("votegrid.column",
+        .call(setAttr, "transform", (c) => `translate(${LEFT + (c.epoch - first) * CELL},0)`)
+        .call(setClass, "now", (c) => c.epoch === state.epoch);
+      cols.select("text.leader").call(setText, (c) => (c.leader ? String(c.leader) : ""));
+      cols.select("text.epoch").call(setAttr, "y", height - 4)
+        .call(setText, (c) => (c.epoch % 5 === 0 ? `e${c.epoch}` : ""));
+      cols.select("title").call(setText, (c) => t("votegrid.column",
         { epoch: c.epoch, leader: c.leader ?? "?" }));
 
       cols.each(function (col) {
@@ -72,18 +73,18 @@ export function createVoteGridView(svgEl) {
             return g;
           },
         )
-          .attr("transform", (c) => `translate(0,${rowY.get(c.node)})`)
-          .attr("data-node", (c) => c.node)
-          .attr("data-kind", (c) => c.kind);
-        join.select("rect").attr("class", (c) => `cell ${c.kind}`)
-          .attr("data-node", (c) => c.node);
-        join.select("path.mark").attr("d", (c) => {
+          .call(setAttr, "transform", (c) => `translate(0,${rowY.get(c.node)})`)
+          .call(setAttr, "data-node", (c) => c.node)
+          .call(setAttr, "data-kind", (c) => c.kind);
+        join.select("rect").call(setAttr, "class", (c) => `cell ${c.kind}`)
+          .call(setAttr, "data-node", (c) => c.node);
+        join.select("path.mark").call(setAttr, "d", (c) => {
           const m = CELL - 3;
           if (c.kind === "crashed") return `M3,3L${m - 3},${m - 3}M${m - 3},3L3,${m - 3}`;
           if (c.kind === "skipped") return `M3,${m / 2}L${m - 3},${m / 2}`;
           return "";
         });
-        join.select("title").text((c) => cellTitle(state, c));
+        join.select("title").call(setText, (c) => cellTitle(state, c));
       });
     },
   };

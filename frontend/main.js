@@ -8,12 +8,14 @@ import { applyI18n, getLang, onLangChange, savedLang, setLang, t } from "./i18n.
 import { applyBatch, applySnapshot, createState, trackSubmitted } from "./model.js";
 import { explainBlock } from "./narration.js";
 import { createClockView } from "./views/clock.js";
-import { createControlsView } from "./views/controls.js";
+import { createControlsView, presenterToken } from "./views/controls.js";
+import { createFaultsView } from "./views/faults.js";
 import { createInspectorView } from "./views/inspector.js";
 import { createLogView } from "./views/log.js";
 import { createNetworkView } from "./views/network.js";
 import { createTeachingPanels } from "./views/teachingpanels.js";
 import { createTransactionsView, fieldValue } from "./views/transactions.js";
+import { createTimelineView } from "./views/timeline.js";
 import { createTreeView } from "./views/tree.js";
 
 const RENDER_EVERY_MS = 120;
@@ -36,7 +38,10 @@ let dirty = true;
 let lastRender = 0;
 let waitingForSnapshot = false;
 
-const socket = globalThis.io({ transports: ["websocket", "polling"] });
+// The presenter token (if any) goes with every connection; without it the
+// server treats this page as a viewer when a token is in force.
+const socket = globalThis.io({ transports: ["websocket", "polling"],
+                               auth: (send) => send({ token: presenterToken() }) });
 
 /** Emit a control and resolve with its acknowledgement ({ok, ...} or {ok: false, error}). */
 function control(event, payload) {
@@ -50,6 +55,7 @@ function control(event, payload) {
 // --- views -------------------------------------------------------------------
 
 const network = createNetworkView($("#network"), {
+  onLink: (a, b) => faults.pickLink(a, b),
   onSelect(id) {
     selectedNode = id;
     teaching.follow(id);
@@ -106,6 +112,23 @@ const controls = createControlsView($("#controls"), {
   onClock: (action) => control("clock", { action }),
   onDelta: (delta) => control("delta", { delta }),
   onScenario: (id) => control("scenario", { id }),
+  onToken() {
+    socket.disconnect().connect();  // the server reads the token on connecting
+  },
+});
+const faults = createFaultsView($("#faults-panel"), {
+  onLink: (body) => control("link", body),
+  onPartition: (groups) => control("partition", { groups }),
+  onHeal: () => control("heal", {}),
+  onAsynchrony: (on) => control("asynchrony", { on }),
+});
+// Time travel: every view below draws `timeline.shown(state)`, the live model
+// or the one rebuilt for the moment chosen on the timeline.
+const timeline = createTimelineView($("#timeline"), {
+  onMove: (view) => control("view", view),
+  onChange() {
+    dirty = true;
+  },
 });
 
 $("#show-echoes").addEventListener("change", (event) => {
@@ -205,6 +228,9 @@ socket.on("disconnect", () => {
 socket.on("snapshot", (snap) => {
   const newCluster = snap.generation !== state.generation;
   applySnapshot(state, snap, nowS());
+  timeline.onSnapshot(state, snap);
+  controls.setLive(snap.mode !== "replay");
+  controls.showScenario(snap.scenario);
   teaching.snapshot(state);
   queue.length = 0;
   waitingForSnapshot = false;
@@ -219,6 +245,12 @@ socket.on("snapshot", (snap) => {
   }
   dirty = true;
 });
+socket.on("role", (info) => {
+  controls.setRole(info);
+  timeline.setRole(info);
+});
+socket.on("presenter_view", (view) => timeline.onPresenterView(view));
+socket.on("scenario", (info) => controls.showScenario(info));
 socket.on("batch", (batch) => {
   queue.push(batch);
   probe()?.received?.(batch);
@@ -242,26 +274,33 @@ function frame(time) {
         break;
       }
       dirty = dirty || result.applied;
+      if (result.applied) timeline.onBatch(batch, state);
       if (result.applied) teaching.batch(state, batch);
       if (result.applied) probe()?.applied?.(batch);
     }
   }
-  if (state.ready) clock.render(state, nowS());
+  const shown = timeline.shown(state);
+  const moment = timeline.momentT();
+  if (state.ready) {
+    clock.render(shown, moment == null ? nowS() : moment - shown.clockOffsetS);
+  }
   if (dirty && time - lastRender >= RENDER_EVERY_MS) {
     dirty = false;
     lastRender = time;
-    network.render(state, selectedNode);
-    tree.render(state, pickedBlock);
-    inspector.render(state, selectedNode, nowS());
-    transactions.render(state);
-    log.render(state);
+    network.render(shown, selectedNode);
+    tree.render(shown, pickedBlock);
+    inspector.render(shown, selectedNode, nowS());
+    transactions.render(shown);
+    log.render(shown);
     controls.render(state);
+    faults.render(state);
+    timeline.render();
     renderBadges();
     renderWhy();
     teaching.render(state);
     probe()?.rendered?.();
   } else if (selectedNode != null && time - lastRender >= 1000) {
-    inspector.render(state, selectedNode, nowS());  // keeps the uptime ticking
+    inspector.render(shown, selectedNode, nowS());  // keeps the uptime ticking
     lastRender = time;
   }
   requestAnimationFrame(frame);

@@ -19,9 +19,10 @@ function crossPath(r) {
   return `M${-r},${-r}L${r},${r}M${r},${-r}L${-r},${r}`;
 }
 
-export function createNetworkView(svgEl, { onSelect }) {
+export function createNetworkView(svgEl, { onSelect, onLink }) {
   const svg = d3.select(svgEl);
   const gLinks = svg.append("g").attr("class", "links");
+  const gHits = svg.append("g").attr("class", "link-hits");
   const gMessages = svg.append("g").attr("class", "messages");
   const gLeader = svg.append("g").attr("class", "leader");
   const gNodes = svg.append("g").attr("class", "nodes");
@@ -118,14 +119,37 @@ export function createNetworkView(svgEl, { onSelect }) {
 
   function renderLinks(state) {
     const links = faultyLinks(state).filter((l) => positions.has(l.a) && positions.has(l.b));
-    gLinks.selectAll("line.link").data(links, (l) => l.key).join(
+    // Lines on their way out are marked and left out of the next joins: a
+    // render every 120 ms would otherwise restart their fade-out for as long
+    // as batches keep coming, and a healed cut would stay drawn.
+    gLinks.selectAll("line.link:not(.leaving)").data(links, (l) => l.key).join(
       (enter) => enter.append("line").style("opacity", 0)
         .call((line) => line.transition().duration(400).style("opacity", 1)),
       (update) => update,
-      (exit) => exit.transition().duration(400).style("opacity", 0).remove(),
+      (exit) => exit.classed("leaving", true)
+        .transition().duration(400).style("opacity", 0).remove(),
     )
       .call(setAttr, "class", (l) => `link ${l.kind}`)
       .call(setLine);
+  }
+
+  // Every pair of nodes has a wide invisible line over its link: clicking it
+  // picks that link in the network faults panel.
+  function renderHits() {
+    const ids = [...positions.keys()];
+    const pairs = [];
+    for (const a of ids) {
+      for (const b of ids) if (a < b) pairs.push({ key: `${a}-${b}`, a, b });
+    }
+    gHits.selectAll("line.link-hit").data(onLink ? pairs : [], (p) => p.key).join(
+      (enter) => enter.append("line").attr("class", "link-hit")
+        .attr("data-link", (p) => p.key)
+        .on("click", (event, p) => onLink(p.a, p.b))
+        .call((line) => line.append("title")
+          .text((p) => `n${p.a} – n${p.b}: click to add delay or loss`)),
+    )
+      .attr("x1", (p) => positions.get(p.a).x).attr("y1", (p) => positions.get(p.a).y)
+      .attr("x2", (p) => positions.get(p.b).x).attr("y2", (p) => positions.get(p.b).y);
   }
 
   function renderMessages(state) {
@@ -192,6 +216,7 @@ export function createNetworkView(svgEl, { onSelect }) {
       const radius = layout(state);
       renderNodes(state, selected, radius);
       renderLinks(state);
+      renderHits();
       renderLeader(state, radius);
       renderMessages(state);
     },

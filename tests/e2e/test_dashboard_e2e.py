@@ -35,15 +35,16 @@ def test_page_shows_five_nodes(page: Page, live_server: LiveServer) -> None:
 def test_a_block_becomes_finalized_on_screen(page: Page,
                                              live_server: LiveServer) -> None:
     open_dashboard(page, live_server)
-    final = page.locator("#tree .block.finalized")
-    expect(final.first).to_be_visible(timeout=TIMEOUT_MS)
-    block_hash = final.first.get_attribute("data-block-hash")
+    # The newest final block: the oldest may be fading out under another panel.
+    final = page.locator("#tree .block.finalized").last
+    expect(final).to_be_visible(timeout=TIMEOUT_MS)
+    block_hash = final.get_attribute("data-block-hash")
     assert re.fullmatch(r"[0-9a-f]{64}", block_hash)
 
     # The server agrees, and can say why the block is final.
     info = live_server.get(f"api/blocks/{block_hash}")
     assert info["finalized_by"]
-    final.first.click()
+    final.click()
     expect(page.locator("#block-why")).to_contain_text("is final on",
                                                         timeout=TIMEOUT_MS)
 

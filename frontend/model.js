@@ -285,7 +285,8 @@ const HANDLERS = {
     state.epochSeconds = ev.epoch_seconds ?? state.epochSeconds;
   },
   faults(state, ev) {
-    state.faults = { links: ev.links ?? [], groups: ev.groups ?? [] };
+    state.faults = { links: ev.links ?? [], groups: ev.groups ?? [],
+                     asynchrony: Boolean(ev.asynchrony) };
   },
   clock(state, ev) {
     // Pause, step, resume and a new Δ all move genesis or the epoch length.

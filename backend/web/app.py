@@ -31,6 +31,7 @@ from flask import (
     request,
     send_from_directory,
 )
+from flask.json.provider import DefaultJSONProvider
 from flask_socketio import SocketIO, emit
 from werkzeug.exceptions import HTTPException
 
@@ -88,6 +89,7 @@ def create_app(cluster_factory: Callable[[dict], Any] | None = None,
     app = Flask(__name__, static_folder=str(ROOT / "static"),
                 template_folder=str(ROOT / "templates"))
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json = _MarkupFreeJSON(app)
     app.json.sort_keys = False
 
     # cors_allowed_origins=None: Engine.IO accepts a connection only from a
@@ -112,6 +114,20 @@ def create_app(cluster_factory: Callable[[dict], Any] | None = None,
     if start:
         dashboard.start()
     return app
+
+
+class _MarkupFreeJSON(DefaultJSONProvider):
+    """JSON answers with ``<``, ``>`` and ``&`` written as ``\\u003c`` and so on.
+
+    The same JSON to any parser; but a name a client chose ("unknown block
+    <script>…") never appears as markup in an answer, even to a client that
+    would sniff it as HTML.
+    """
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        text = super().dumps(obj, **kwargs)
+        return (text.replace("<", "\\u003c").replace(">", "\\u003e")
+                .replace("&", "\\u0026"))
 
 
 class _Refused(Exception):
@@ -397,6 +413,15 @@ def _add_socket_handlers(socketio: SocketIO, dashboard: Dashboard,
                          gate: PresenterGate, limiter: RateLimiter) -> None:
     #: Socket.IO sessions that showed the presenter token when they connected.
     presenters: set[str] = set()
+    #: Sessions whose connection was handled: a client may also send an
+    #: *event* named "connect" or "disconnect" (python-socketio hands it to
+    #: the same handler), which must not pass for the real thing.
+    connected: set[str] = set()
+
+    def fake_lifecycle(event: str) -> dict[str, Any]:
+        message = f"unknown event {event!r}"
+        emit("error", {"event": event, "error": message, "status": 404})
+        return {"ok": False, "error": message, "status": 404}
 
     def control(event: str, args: tuple[Any, ...],
                 action: Callable[[Any], dict[str, Any]], *, kind: str,
@@ -429,7 +454,10 @@ def _add_socket_handlers(socketio: SocketIO, dashboard: Dashboard,
         socketio.on_event(event, handler)
 
     @socketio.on("connect")
-    def on_connect(auth: Any = None) -> None:
+    def on_connect(auth: Any = None) -> Any:
+        if request.sid in connected:  # type: ignore[attr-defined]
+            return fake_lifecycle("connect")
+        connected.add(request.sid)  # type: ignore[attr-defined]
         offered = auth.get("token") if isinstance(auth, dict) else None
         is_presenter = gate.allows(offered)
         if is_presenter:
@@ -445,10 +473,15 @@ def _add_socket_handlers(socketio: SocketIO, dashboard: Dashboard,
         dashboard.emit_snapshot(to=request.sid)  # type: ignore[attr-defined]
 
     @socketio.on("disconnect")
-    def on_disconnect(*args: Any) -> None:
+    def on_disconnect(*args: Any) -> Any:
         sid = request.sid  # type: ignore[attr-defined]
+        # During a real disconnection the session no longer counts as connected.
+        if socketio.server.manager.is_connected(sid, "/"):
+            return fake_lifecycle("disconnect")
+        connected.discard(sid)
         presenters.discard(sid)
         limiter.forget(sid)
+        return None
 
     def snapshot(data: Any) -> dict[str, Any]:
         dashboard.emit_snapshot(to=request.sid)  # type: ignore[attr-defined]

@@ -199,7 +199,7 @@ def _why(exc: OSError) -> str:
 class _Listener:
     """The bound socket (eventlet) or server (threading), not yet serving."""
 
-    def __init__(self, sock: Any = None, server: Any = None) -> None:
+    def __init__(self, sock: Any, server: Any = None) -> None:
         self.sock, self.server = sock, server
 
     @property
@@ -211,8 +211,7 @@ class _Listener:
     def close(self) -> None:
         if self.server is not None:
             self.server.server_close()
-        elif self.sock is not None:
-            self.sock.close()
+        self.sock.close()
 
 
 def _listen(app_holder: list[Any], host: str, port: int,
@@ -224,11 +223,24 @@ def _listen(app_holder: list[Any], host: str, port: int,
         # No SO_REUSEPORT (eventlet sets it by default): a second server on
         # the same port must fail, not share the port with the first.
         return _Listener(sock=eventlet.listen((host, port), reuse_port=False))
+    import socket
+
     from werkzeug.serving import make_server
 
     def late_app(environ: Any, start_response: Any) -> Any:
         return app_holder[0](environ, start_response)
-    return _Listener(server=make_server(host, port, late_app, threaded=True))
+    # Bound here, not by Werkzeug: on a port in use it prints two lines of
+    # its own and exits, where this server answers with one line.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    server = make_server(host, port, late_app, threaded=True, fd=sock.fileno())
+    return _Listener(sock, server)
 
 
 def _serve(listener: _Listener, app: Any, host: str, async_mode: str,

@@ -244,6 +244,8 @@ def view(body: Any) -> dict[str, Any]:
     if not isinstance(body["live"], bool):
         raise InputError("live must be true or false")
     if body["live"]:
+        if "t" in body:
+            raise InputError("t goes only with live false")
         return {"live": True}
     if "t" not in body:
         raise InputError("missing field(s): t")

@@ -246,10 +246,14 @@ class Streamlet:
         if isinstance(message, (Propose, Vote, TxMessage)):
             if message.id in self._seen:
                 return out  # echo storms: each distinct message once (case 14)
-            self._seen[message.id] = self.epoch
+            # Checked before the echo filter records it: a flood of messages
+            # nobody should act on must neither grow the filter nor be echoed.
             if isinstance(message, Propose) and not self._admissible(message.block,
                                                                      out):
-                return out  # not echoed either: nobody should act on it
+                return out
+            if isinstance(message, Vote) and not self._vote_admissible(message, out):
+                return out
+            self._seen[message.id] = self.epoch
             if self.config.echo:
                 targets = tuple(p for p in self.peers
                                 if p != via and p != getattr(message, "sender", 0))
@@ -460,13 +464,31 @@ class Streamlet:
 
     # --- notarize and finalize -----------------------------------------
 
+    def _vote_admissible(self, vote: Vote, out: Output) -> bool:
+        """Is this vote worth counting and echoing (bounds against floods)?
+
+        A correct node votes only in its own current epoch, so a vote from
+        further ahead than a proposal may be (max_future_epochs) is refused.
+        A vote for a block this node does not know takes a tally entry; past
+        max_vote_entries such votes are dropped (votes for known blocks never
+        are); catch-up recovers the voters of a real block later.
+        """
+        if vote.epoch > self.epoch + self.config.max_future_epochs:
+            self._reject(out, "vote", f"epoch {vote.epoch} is too far ahead",
+                         vote.block)
+            return False
+        return not self._tally_full(vote.block)
+
+    def _tally_full(self, block_hash: str) -> bool:
+        return (block_hash not in self.votes and block_hash not in self.blocks
+                and len(self.votes) >= self.config.max_vote_entries)
+
     def _on_vote(self, vote: Vote, out: Output) -> None:
+        if self._tally_full(vote.block):
+            return  # bound memory against votes for blocks nobody proposed
         voters = self.votes.setdefault(vote.block, set())
         if vote.voter in voters:
             return  # an echoed vote counts once, for its voter (case 3)
-        if not voters and len(self.votes) > self.config.max_vote_entries:
-            del self.votes[vote.block]
-            return  # bound memory against votes for blocks nobody proposed
         voters.add(vote.voter)
         self._vote_seen_epoch.setdefault(vote.block, self.epoch)
         out.events.append({"type": "tally", "block": vote.block,

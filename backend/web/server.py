@@ -204,8 +204,6 @@ class _Listener:
 
     @property
     def port(self) -> int:
-        if self.server is not None:
-            return self.server.server_port
         return self.sock.getsockname()[1]
 
     def close(self) -> None:

@@ -29,6 +29,8 @@ QUIET_EPOCHS = 12
 #: transaction is final, for at most this long: a fixed number of epochs
 #: judged a busy machine's slow catch-up as a lost transaction.
 SETTLE_TIMEOUT_S = 60.0
+#: Tries to bring each node back at the end of the chaos.
+RESTART_ATTEMPTS = 3
 
 
 @dataclass
@@ -56,7 +58,11 @@ def run_chaos(config: ClusterConfig, duration_s: float, seed: int = 0,
         tx for block in event.get("blocks", ()) for tx in block.get("txs", ()))
         if event.get("type") == "finalize" else None)
     try:
-        cluster.start()
+        try:
+            cluster.start()
+        except ClusterError as exc:
+            result.violations.append(f"the cluster did not start: {exc}")
+            return result
         end = time.monotonic() + duration_s
         while time.monotonic() < end:
             cluster.wait(draw.expovariate(1 / config.epoch_seconds))
@@ -75,10 +81,7 @@ def run_chaos(config: ClusterConfig, duration_s: float, seed: int = 0,
                     print(f"  killed n{node}", file=out)
             except ClusterError as exc:
                 print(f"  {exc}", file=out)
-        for handle in cluster.nodes.values():
-            if handle.status == "crashed":
-                cluster.restart(handle.id)
-                result.restarts += 1
+        unstarted = _restart_all(cluster, result, out)
         quiet_from = cluster.current_epoch()
         while cluster.current_epoch() < quiet_from + QUIET_EPOCHS:
             if cluster.current_epoch() >= quiet_from + QUIET_EPOCHS // 2:
@@ -95,6 +98,7 @@ def run_chaos(config: ClusterConfig, duration_s: float, seed: int = 0,
     result.acknowledged = len(acknowledged)
     result.finalized_height = min(len(r.finalized) for r in records)
     result.violations = check_safety(records, acknowledged, require_final=True)
+    result.violations += [f"n{i} could not be restarted" for i in unstarted]
     lagging = [r.id for r in records
                if len(r.finalized) < max(len(x.finalized) for x in records) - 2]
     if lagging:
@@ -102,6 +106,27 @@ def run_chaos(config: ClusterConfig, duration_s: float, seed: int = 0,
             "nodes " + ", ".join(f"n{i}" for i in lagging) + " did not catch up")
     cluster.cleanup()
     return result
+
+
+def _restart_all(cluster: Cluster, result: ChaosResult, out: TextIO) -> list[int]:
+    """Bring every crashed node back; return those that would not start.
+
+    A node gets RESTART_ATTEMPTS tries: on a machine busy with other work a
+    Python process can take longer than the supervisor's start timeout.
+    """
+    unstarted = []
+    for handle in cluster.nodes.values():
+        for attempt in range(RESTART_ATTEMPTS):
+            if handle.status != "crashed":
+                break
+            try:
+                cluster.restart(handle.id)
+                result.restarts += 1
+            except ClusterError as exc:
+                print(f"  restart {attempt + 1} of n{handle.id}: {exc}", file=out)
+        if handle.status == "crashed":
+            unstarted.append(handle.id)
+    return unstarted
 
 
 def _settled(cluster: Cluster, final_txs: set[str]) -> bool:

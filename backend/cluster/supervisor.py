@@ -143,6 +143,13 @@ class Cluster:
         self._own_dir = config.data_dir is None
         self.data_dir = Path(config.data_dir or tempfile.mkdtemp(prefix="streamlet-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if any(self.data_dir.glob("node-*.sqlite")):
+            # Stores of an earlier cluster hold epochs far ahead of this
+            # cluster's new clock: its nodes could not propose until the clock
+            # caught up. A cluster starts from empty stores; restarts of a
+            # node within it reuse its store.
+            raise ClusterError(f"{self.data_dir} already holds node stores of "
+                               "another run; give an empty folder", 409)
         self.nodes = {
             i: NodeHandle(i, self.data_dir / f"node-{i}.sqlite",
                           self.data_dir / f"node-{i}.log")

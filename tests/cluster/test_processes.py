@@ -14,7 +14,7 @@ import struct
 
 import pytest
 
-from backend.cluster import ClusterConfig, ClusterError
+from backend.cluster import Cluster, ClusterConfig, ClusterError
 from backend.cluster.audit import check_safety, read_store
 from backend.cluster.headless import run
 from backend.cluster.scenario import parse
@@ -196,3 +196,10 @@ def test_node_far_behind_catches_up_from_peers_stores(make_cluster):
     target = cluster.nodes[1].finalized_height
     wait_for(lambda: cluster.nodes[5].finalized_height >= target, timeout_s=30,
              what="n5 to catch up")
+
+
+def test_a_new_cluster_refuses_the_stores_of_another_run(tmp_path):
+    (tmp_path / "node-1.sqlite").write_bytes(b"")
+    with pytest.raises(ClusterError) as err:
+        Cluster(ClusterConfig(nodes=3, data_dir=str(tmp_path)))
+    assert "already holds node stores" in str(err.value)

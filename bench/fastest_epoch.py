@@ -5,7 +5,9 @@ For one cluster size and echo setting, tries each Δ from the largest down:
 --epochs epochs each. An epoch counts when any node's store holds a
 notarized block of that epoch at the end (what the headless report calls
 ``notarized_fraction``). A Δ is sustained when the median fraction over the
-runs is at least 95 %; the search stops after two Δs in a row that are not.
+runs is at least 95 %; the answer is the smallest Δ sustained together with
+every larger Δ tried (a lucky run below a failure does not count). The
+search stops after two Δs in a row that are not sustained.
 The CPU of the whole machine is shared: the load average is printed with
 each Δ, since other work on the two cores moves the answer.
 
@@ -55,7 +57,7 @@ def main() -> int:
     print(f"n={args.nodes} echo={'on' if echo else 'off'} epochs={args.epochs} "
           f"runs={args.runs}")
     print(f"{'Δ ms':>6} {'notarized % (median)':>21} {'runs':>24} {'load':>6}")
-    smallest = None
+    smallest = failed = None
     misses = 0
     for delta_ms in sorted(args.deltas, reverse=True):
         fractions = [notarized_fraction(args.nodes, delta_ms / 1000, args.epochs, echo)
@@ -65,8 +67,11 @@ def main() -> int:
         print(f"{delta_ms:>6g} {100 * median:>20.1f}% {runs:>24} "
               f"{os.getloadavg()[0]:>6.1f}", flush=True)
         if median >= TARGET:
-            smallest, misses = delta_ms, 0
+            if failed is None:
+                smallest = delta_ms
+            misses = 0
         else:
+            failed = delta_ms if failed is None else failed
             misses += 1
             if misses == 2:
                 break

@@ -13,7 +13,7 @@ to every peer except the link it came from and the message's author (both
 have it), so when the first copy comes straight from its author the
 forwarder sends n − 2: (n + 1)(n − 1)² in all, the "expected" column.
 
-    python bench/messages.py --nodes 3 5 7 15 --epochs 20 --runs 3
+    python bench/messages.py --nodes 3 5 7 15 --epochs 16 --runs 3
     python bench/messages.py --nodes 3 5 7 15 --no-echo
 """
 
@@ -77,8 +77,10 @@ def count(nodes: int, delta: float, epochs: int, echo: bool) -> dict[str, float]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[3, 5, 7, 15])
-    parser.add_argument("--delta", type=float, default=0.1, help="Δ in seconds")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--delta", type=float, default=0.3,
+                        help="Δ in seconds (tracing every message is slow: "
+                        "give n = 15 room)")
+    parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-echo", action="store_true")
     args = parser.parse_args()

@@ -112,6 +112,9 @@ def run_once(nodes: int, delta: float, epochs: int, echo: bool, profile: bool,
         "supervisor_cores": sup_cpu / wall,
         "start_cpu_s": statistics.median(p["cpu_start_s"] for p in probes),
         "notarized_fraction": metrics(records, epochs)["notarized_fraction"],
+        # Catch-up traffic in the steady state: requests and answers per epoch.
+        "sync_per_epoch": (total("sent_SyncRequest") + total("sent_SyncResponse"))
+        / max(epochs_each, 1),
     }
 
 

@@ -30,12 +30,20 @@ from backend.node.process import NodeProcess, PeerConnection  # noqa: E402
 
 #: Socket system calls and loop turns, counted where asyncio makes them: one
 #: send per transport write (when nothing is buffered), one recv per
-#: data_received, one epoll_wait per turn of the loop.
+#: data_received, one epoll_wait per turn of the loop; and messages handed
+#: to links, by kind (``sent_Vote``, ``sent_SyncRequest``...).
 CALLS = {"socket_writes": 0, "socket_reads": 0, "loop_turns": 0}
 
 
 def _count_calls() -> None:
     run_once = asyncio.BaseEventLoop._run_once  # type: ignore[attr-defined]
+    send_all = NodeProcess._send_all
+
+    def counted_sends(self: NodeProcess, sends: list[Any]) -> None:
+        for send in sends:
+            key = "sent_" + type(send.message).__name__
+            CALLS[key] = CALLS.get(key, 0) + len(send.to)
+        send_all(self, sends)
     transport_write = _SelectorSocketTransport.write
     data_received = PeerConnection.data_received
 
@@ -52,6 +60,7 @@ def _count_calls() -> None:
         data_received(self, data)
 
     asyncio.BaseEventLoop._run_once = counted_turn  # type: ignore[attr-defined]
+    NodeProcess._send_all = counted_sends  # type: ignore[method-assign]
     _SelectorSocketTransport.write = counted_write  # type: ignore[method-assign]
     PeerConnection.data_received = counted_received  # type: ignore[method-assign]
 

@@ -55,6 +55,8 @@ MAX_BUFFER_BYTES = 16 * 1024 * 1024
 #: Events a quiet node does not report (the headless runner needs none of them).
 CHATTY_EVENTS = frozenset({"tally", "block", "vote", "vote_skipped", "epoch",
                            "propose", "notarize", "tx", "synced", "orphan"})
+#: ``rejected`` events reported per epoch; past this a flood is only counted.
+MAX_REJECTED_EVENTS_PER_EPOCH = 32
 #: Seconds between two reports of the message counters.
 STATS_EVERY_S = 1.0
 #: An incoming connection must introduce itself within this time.
@@ -335,7 +337,8 @@ class NodeProcess:
         self.skew_s = 0.0
         self._clock_changed = asyncio.Event()
         self.stats = {"sent": 0, "received": 0, "dropped_frames": 0,
-                      "fault_dropped": 0}
+                      "fault_dropped": 0, "rejected_unreported": 0}
+        self._rejected_reported = 0
         self._events: list[dict[str, Any]] = []
         # Messages validated so far, by the bytes of their ``m`` (_recall).
         self._known: dict[bytes, Any] = {}
@@ -418,6 +421,12 @@ class NodeProcess:
     def emit(self, event: dict[str, Any]) -> None:
         if self.quiet and event["type"] in CHATTY_EVENTS:
             return
+        if event["type"] == "rejected":
+            # A flood of refused messages must not become a flood of events.
+            if self._rejected_reported >= MAX_REJECTED_EVENTS_PER_EPOCH:
+                self.stats["rejected_unreported"] += 1
+                return
+            self._rejected_reported += 1
         event.setdefault("epoch", self.core.epoch)
         event["node"] = self.id
         event["t"] = time.time()
@@ -607,6 +616,7 @@ class NodeProcess:
 
     def _enter(self, epoch: int) -> None:
         if epoch > self.core.epoch:
+            self._rejected_reported = 0
             self.carry_out(self.core.on_epoch(epoch))
             now = time.time()
             if now - self._stats_at >= STATS_EVERY_S:

@@ -19,9 +19,9 @@ def _pid_gone(proc) -> bool:
 
 
 def test_unopenable_store_at_start_raises_with_the_log_tail(tmp_path):
+    cluster = Cluster(ClusterConfig(nodes=3, delta=0.05, data_dir=str(tmp_path)))
     # A directory where the SQLite file should be: sqlite3 cannot open it.
     (tmp_path / "node-2.sqlite").mkdir()
-    cluster = Cluster(ClusterConfig(nodes=3, delta=0.05, data_dir=str(tmp_path)))
     try:
         with pytest.raises(ClusterError) as caught:
             cluster.start()

@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS finalized (
 CREATE TABLE IF NOT EXISTS txs (
     id TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
+#: Every table of the schema (fixed names, never from input).
+_TABLES = ("blocks", "votes", "proposals", "notarized", "finalized", "txs")
 
 
 def _block_row(block: Block) -> tuple[Any, ...]:
@@ -119,8 +121,13 @@ class Store:
     # --- reading back -----------------------------------------------------
 
     def is_empty(self) -> bool:
-        return self._db.execute("SELECT 1 FROM blocks LIMIT 1").fetchone() is None and \
-            self._db.execute("SELECT 1 FROM votes LIMIT 1").fetchone() is None
+        """True if nothing at all was ever recorded.
+
+        Every table counts: a node killed in its first epochs may hold only
+        transactions it acknowledged, and those must come back with it.
+        """
+        return all(self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                   is None for table in _TABLES)
 
     def blocks(self) -> list[Block]:
         rows = self._db.execute(

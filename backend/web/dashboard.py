@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from socketio.packet import Packet
+
 from .observer import MESSAGE_TYPES, Observer
 from .replay import RecordedRun
 from .runs import RECORDING, RunRecording, RunStore
@@ -40,6 +42,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "tx_rate": 0.0, "trace_messages": True, "data_dir": None,
     "confusion_start": 0, "confusion_duration": 0,
 }
+#: The cluster's relay thread lets the others run once per this many events.
+YIELD_EVERY = 256
 #: Settings that belong to one scenario (the course's fork demonstration) and
 #: are dropped when the cluster is restarted with other settings.
 SCENARIO_ONLY = {"confusion_start": 0, "confusion_duration": 0}
@@ -135,6 +139,7 @@ class Dashboard:
                  messages_per_batch: int = 400, heartbeat_s: float = 1.0,
                  snapshot_epochs: int = 60) -> None:
         self.socketio = socketio
+        _send_json_only(socketio)
         self.cluster_factory = cluster_factory
         self.settings = {**DEFAULT_SETTINGS, **settings}
         self.batch_interval_s = batch_interval_s
@@ -201,6 +206,12 @@ class Dashboard:
             # Recorded before it is relayed: the file is the run's full story.
             recording(event)
             self.inbox.push(generation, event)
+            if self.inbox.received % YIELD_EVERY == 0:
+                # Under eventlet the cluster's relay is a green thread that
+                # does not block while its queue holds events: without a
+                # pause now and then, the page's batches and HTTP requests
+                # wait until a busy cluster's queue runs dry.
+                self.socketio.sleep(0)
         self._unsubscribe = cluster.subscribe(relay)
         cluster.start()
         self._refresh_nodes()
@@ -568,6 +579,26 @@ class _Stored:
 
     def close(self) -> None:
         """Nothing to close: the file was written whole."""
+
+
+class JsonPacket(Packet):
+    """A Socket.IO packet that is never checked for binary attachments.
+
+    The pages and this server exchange JSON only, yet python-socketio walks
+    every value of every packet it emits looking for bytes, in Python: for a
+    batch of a few hundred events that walk cost more than the JSON encoding
+    (bench/dashboard_pipeline.py, docs/PERFORMANCE.md).
+    """
+
+    uses_binary_events = False
+
+
+def _send_json_only(socketio: Any) -> None:
+    # What SocketIO(app, serializer=JsonPacket) would set; the app may have
+    # been built before the dashboard.
+    server = getattr(socketio, "server", None)
+    if server is not None and getattr(server, "packet_class", None) is Packet:
+        server.packet_class = JsonPacket
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The relay's economies: echo traces sampled with counts kept, one batch a period.
 
-These check behaviour, not speed (bench/dashboard_pipeline.py measures that).
+These check behaviour, not speed (bench/dashboard_pipeline.py measures that):
+what the page receives, and that the cluster's relay lets other tasks run.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 import backend.web.dashboard as dashboard_module
-from backend.web.dashboard import Inbox
+from backend.web.dashboard import YIELD_EVERY, Inbox
 from tests.web.conftest import Rig
 
 
@@ -129,3 +130,32 @@ def test_relay_starts_a_batch_at_most_once_a_period(
     # Never more often than the period; exactly the period while the work
     # fits in it (the work is not added to the wait), back to back when not.
     assert all(gap == pytest.approx(max(period, work_s)) for gap in gaps)
+
+
+def test_batches_arrive_whole_without_the_binary_scan(rig: Rig) -> None:
+    client = rig.socket()
+    rig.dashboard.relay_once()
+    client.get_received()
+    summary = {"hash": "ab" * 32, "parent": "00" * 32, "epoch": 2, "height": 2,
+               "proposer": 2, "txs": ["tx-é", "tx-2"]}
+    event = {"node": 4, "type": "finalize", "height": 2, "blocks": [summary],
+             "justification": ["a", "b", "c"], "nested": {"deep": [[1, 2.5], None]}}
+    rig.cluster.emit(event)
+    rig.dashboard.relay_once()
+
+    batch = received(client, "batch")[0]
+    assert [e for e in batch["events"] if e["type"] == "finalize"] == [
+        {"t": batch["events"][0]["t"], **event}]
+    # The page's own emits (with an acknowledgement) still work both ways.
+    assert client.emit("clock", {"action": "pause"}, callback=True)["ok"] is True
+
+
+def test_the_clusters_relay_lets_other_tasks_run(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    sleeps: list[float] = []
+    monkeypatch.setattr(rig.dashboard.socketio, "sleep", sleeps.append)
+    start = rig.dashboard.inbox.received
+    for i in range(3 * YIELD_EVERY - start % YIELD_EVERY):
+        rig.cluster.emit(trace(i, echo=True))
+
+    assert sleeps == [0, 0, 0]

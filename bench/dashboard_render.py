@@ -1,0 +1,160 @@
+"""Rendering: frame times of the page once the tree holds 1,000 blocks of history.
+
+The real page over a real cluster: ``python -m backend.web`` with 7 nodes runs
+fast (Δ = 0.05 s, ten epochs a second) with the page open in headless Chromium
+from the start, until --blocks blocks are final (the page has then folded
+every one of them into its model and drawn them as they came; the tree keeps
+a window of the last 60 epochs on screen, so this is about a long history,
+not 1,000 boxes at once). Then Δ is set to --measure-delta (0.2 s by default,
+as in a lecture) and, with the 7 nodes' messages animating on the ring, the
+script measures --windows windows of --seconds each:
+
+- frame intervals (``requestAnimationFrame``) and each frame's busy time,
+  p50 / p95 / max (see the probe in dashboard_soak.py);
+- long tasks, DOM elements, block groups in the tree, JS heap;
+- DOM changes per second (a MutationObserver, in a window of its own);
+- the main thread's CPU per second by kind of work (script, style, layout,
+  paint), from a Chrome trace, in a window of its own: unlike frame times,
+  thread CPU barely depends on what else the machine is doing.
+
+    python bench/dashboard_render.py
+    python bench/dashboard_render.py --blocks 200 --windows 2 --seconds 5
+
+Target (issue 6): frame time p95 below 16.7 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dashboard_soak import (
+    DashboardServer,
+    chromium_page,
+    fmt,
+    machine,
+    median,
+    open_dashboard,
+    renderer_cpu,
+    take,
+    write_report,
+)
+
+TARGET_P95_MS = 1000 / 60
+
+
+def wait_for_history(server: DashboardServer, blocks: int, timeout_s: float) -> int:
+    """Wait until ``blocks`` blocks are final; return the final height."""
+    deadline = time.monotonic() + timeout_s
+    height = 0
+    last_print = 0.0
+    while time.monotonic() < deadline:
+        height = server.state()["safety"].get("final_height", 0)
+        if height >= blocks:
+            return height
+        if time.monotonic() - last_print > 15:
+            print(f"  {height} blocks final so far", flush=True)
+            last_print = time.monotonic()
+        time.sleep(1.0)
+    raise SystemExit(f"only {height} of {blocks} blocks final in {timeout_s:.0f} s")
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    server_args = ["--nodes", str(args.nodes), "--delta", str(args.fast_delta),
+                   "--tx-rate", str(args.tx_rate)]
+    server = DashboardServer(server_args, root=Path(args.root))
+    with server, chromium_page() as page:
+        open_dashboard(page, server.url)
+        started = time.monotonic()
+        height = wait_for_history(server, args.blocks, args.timeout)
+        print(f"{height} blocks final after {time.monotonic() - started:.0f} s; "
+              f"Δ -> {args.measure_delta} s", flush=True)
+        server.post("api/delta", {"delta": args.measure_delta})
+        time.sleep(args.settle)
+        take(page)
+        windows = []
+        for _ in range(args.windows):
+            time.sleep(args.seconds)
+            windows.append(take(page))
+            w = windows[-1]
+            print(f"  frames p50 {fmt(w['frameIntervalMs']['p50'])} p95 "
+                  f"{fmt(w['frameIntervalMs']['p95'])} max "
+                  f"{fmt(w['frameIntervalMs']['max'])} ms; busy p50 "
+                  f"{fmt(w['frameWorkMs']['p50'])} p95 {fmt(w['frameWorkMs']['p95'])}"
+                  f" ms; {w['longTasks']} long tasks; DOM {w['domElements']}, "
+                  f"{w['treeBlocks']} blocks drawn, {w['messageDots']} messages in "
+                  f"flight", flush=True)
+        page.evaluate("globalThis.streamletProbeCountMutations()")
+        take(page)
+        time.sleep(args.seconds)
+        mutation_window = take(page)
+        cpu = renderer_cpu(page, args.seconds)
+        final_height = server.state()["safety"].get("final_height", 0)
+    return {
+        "blocks_final": final_height, "windows": windows,
+        "dom_changes_per_s": mutation_window["mutations"] / mutation_window["seconds"],
+        "renderer_cpu_ms_per_s": cpu,
+        "frame_interval_ms": {k: median([w["frameIntervalMs"][k] for w in windows])
+                              for k in ("p50", "p95", "max")},
+        "frame_busy_ms": {k: median([w["frameWorkMs"][k] for w in windows])
+                          for k in ("p50", "p95", "max")},
+        "long_tasks_per_window": median([w["longTasks"] for w in windows]),
+        "dom_elements": median([w["domElements"] for w in windows]),
+        "tree_blocks": median([w["treeBlocks"] for w in windows]),
+        "heap_mb": median([w["heapMB"] for w in windows]),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=7)
+    parser.add_argument("--blocks", type=int, default=1000,
+                        help="final blocks of history before measuring (default 1000)")
+    parser.add_argument("--fast-delta", type=float, default=0.05, dest="fast_delta",
+                        help="Δ while the history builds up (default 0.05)")
+    parser.add_argument("--measure-delta", type=float, default=0.2,
+                        dest="measure_delta", help="Δ while measuring (default 0.2)")
+    parser.add_argument("--tx-rate", type=float, default=2.0, dest="tx_rate")
+    parser.add_argument("--windows", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="length of each window (default 10)")
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="seconds after the Δ change before measuring")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=900.0,
+                        help="give up building the history after this (s)")
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]),
+                        help="the checkout whose server and page to measure (to "
+                        "compare with another version, e.g. from git archive)")
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args()
+
+    report: dict[str, Any] = {"command": " ".join(sys.argv), "machine_start": machine()}
+    runs = []
+    for _ in range(args.runs):
+        run = measure(args)
+        runs.append(run)
+        cpu = run["renderer_cpu_ms_per_s"]
+        print(f"run: frames p50 {fmt(run['frame_interval_ms']['p50'])} p95 "
+              f"{fmt(run['frame_interval_ms']['p95'])} ms, busy p95 "
+              f"{fmt(run['frame_busy_ms']['p95'])} ms; {run['dom_changes_per_s']:.0f} "
+              f"DOM changes/s; main thread CPU ms/s: "
+              + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()), flush=True)
+    report["runs"] = runs
+    report["machine_end"] = machine()
+    p95 = median([r["frame_interval_ms"]["p95"] for r in runs])
+    busy = median([r["frame_busy_ms"]["p95"] for r in runs])
+    met = p95 is not None and p95 < TARGET_P95_MS * 1.05
+    print(f"medians over {len(runs)} run(s) × {args.windows} windows: frame interval "
+          f"p95 {fmt(p95)} ms, busy p95 {fmt(busy)} ms (target p95 < 16.7 ms: "
+          f"{'met' if met else 'MISSED'}); load average at the end "
+          f"{report['machine_end']['loadavg']}")
+    write_report(report, args.json)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -113,7 +113,7 @@ def test_acknowledged_transactions_are_final_exactly_once(tmp_path):
     code, report = _report(tmp_path, 5, epochs=14, scenario=scenario, tx_rate=20)
     assert code == 0
     txs = report["transactions"]
-    assert len(txs["acknowledged"]) > 20
+    assert len(txs["acknowledged"]) > 5
     assert txs["not_final"] == []
     assert txs["duplicated"] == []
     for node in report["nodes"]:

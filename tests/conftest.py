@@ -35,3 +35,14 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last.
+
+    Playwright's synchronous API leaves an asyncio loop marked as running in
+    the main thread for the rest of the session, after which any test that
+    calls ``asyncio.run`` (the node tests do) would fail.
+    """
+    items.sort(key=lambda item: "tests/e2e/" in item.nodeid.replace("\\", "/")
+               or item.nodeid.startswith("e2e/"))

@@ -26,20 +26,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import pid_alive
+
 ROOT = Path(__file__).resolve().parents[2]
 #: Δ small enough that a block is final within about a second.
 DELTA_S = 0.15
 START_TIMEOUT_S = 60.0
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass

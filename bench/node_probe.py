@@ -37,13 +37,13 @@ CALLS = {"socket_writes": 0, "socket_reads": 0, "loop_turns": 0}
 
 def _count_calls() -> None:
     run_once = asyncio.BaseEventLoop._run_once  # type: ignore[attr-defined]
-    send_all = NodeProcess._send_all
+    carry_out = NodeProcess.carry_out
 
-    def counted_sends(self: NodeProcess, sends: list[Any]) -> None:
-        for send in sends:
-            key = "sent_" + type(send.message).__name__
-            CALLS[key] = CALLS.get(key, 0) + len(send.to)
-        send_all(self, sends)
+    def counted_carry_out(self: NodeProcess, out: Any) -> None:
+        for item in out.send:
+            key = "sent_" + type(item.message).__name__
+            CALLS[key] = CALLS.get(key, 0) + len(item.to)
+        carry_out(self, out)
     transport_write = _SelectorSocketTransport.write
     data_received = PeerConnection.data_received
 
@@ -60,7 +60,7 @@ def _count_calls() -> None:
         data_received(self, data)
 
     asyncio.BaseEventLoop._run_once = counted_turn  # type: ignore[attr-defined]
-    NodeProcess._send_all = counted_sends  # type: ignore[method-assign]
+    NodeProcess.carry_out = counted_carry_out  # type: ignore[method-assign]
     _SelectorSocketTransport.write = counted_write  # type: ignore[method-assign]
     PeerConnection.data_received = counted_received  # type: ignore[method-assign]
 

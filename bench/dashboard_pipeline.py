@@ -20,11 +20,15 @@ Each run prints one row; the summary gives the medians over the runs. Target
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from dashboard_soak import (
+    ROOT,
     DashboardServer,
     chromium_page,
     fmt,
@@ -54,8 +58,13 @@ def one_run(nodes: int, delta: float, seconds: float, warmup_s: float,
         try:
             open_dashboard(page, server.url, timeout_s=page_timeout_s)
         except Exception as exc:  # Playwright's TimeoutError
+            try:  # did the cluster finalize anything, or only the page not?
+                height = server.state()["safety"].get("final_height")
+            except OSError:
+                height = "unknown (the server did not answer)"
             raise PageTimeout(f"no finalized block on the page within "
-                              f"{page_timeout_s:.0f} s ({type(exc).__name__})") from exc
+                              f"{page_timeout_s:.0f} s ({type(exc).__name__}); "
+                              f"the server's final height: {height}") from exc
         time.sleep(warmup_s)
         take(page)
         relay0 = relay_counts(server)
@@ -84,6 +93,113 @@ def one_run(nodes: int, delta: float, seconds: float, warmup_s: float,
                            if cpu0 is not None and cpu1 is not None else None),
         "relay": got,
     }
+
+
+# --- the server's own cost, whatever the machine's load ------------------------
+
+
+class ReplayCluster:
+    """Just enough of backend.cluster.Cluster for the dashboard, fed by a list."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.n = settings["nodes"]
+        self.subscribers: list[Any] = []
+        self.epoch = 1
+
+    def subscribe(self, callback: Any) -> Any:
+        self.subscribers.append(callback)
+        return lambda: self.subscribers.remove(callback)
+
+    def start(self) -> None:
+        """Nothing to start: events come from :meth:`feed`."""
+
+    def stop(self) -> None:
+        """Nothing runs: the dashboard unsubscribes itself."""
+
+    def status(self) -> dict[str, Any]:
+        return {"config": {"nodes": self.n}, "epoch": self.epoch, "leader": 1,
+                "genesis": 0.0, "epoch_seconds": 0.1, "paused": False,
+                "nodes": [{"id": i, "status": "running"} for i in range(1, self.n + 1)]}
+
+    def current_epoch(self) -> int:
+        return self.epoch
+
+    def leader(self, epoch: int) -> int:
+        return epoch % self.n + 1
+
+    def feed(self, event: dict[str, Any]) -> None:
+        self.epoch = max(self.epoch, event.get("epoch") or 0)
+        for callback in self.subscribers:
+            callback(event)
+
+
+def record_stream(nodes: int, delta: float, seconds: float) -> list[dict[str, Any]]:
+    """The events a real cluster sends the dashboard, from the run's recording."""
+    with DashboardServer(["--nodes", str(nodes), "--delta", str(delta)]) as server:
+        time.sleep(seconds)
+        files = list(Path(server._tmp.name).rglob("events.jsonl"))
+        lines = files[0].read_text().splitlines() if files else []
+    events = []
+    for line in lines[1:]:  # the first line is the recording's header
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue  # the line being written when it was read
+    return events
+
+
+def server_cost(nodes: int, delta: float, seconds: float,
+                batch_every: int) -> dict[str, Any]:
+    """CPU time the server spends per event, for one page, measured in-process.
+
+    A real cluster's events (recorded by the dashboard during ``seconds``) are
+    decoded from the nodes' frames as the supervisor does, handed to a real
+    Dashboard (recording, inbox, observer, Socket.IO batches to one test
+    client standing for the page) and relayed every ``batch_every`` events.
+    Only this process's CPU time is counted, so the machine's load matters
+    little. Not counted: the supervisor's queue and threads, and the socket.
+    """
+    sys.path.insert(0, str(ROOT))
+    from backend.node.framing import FrameDecoder, encode
+    from backend.web.app import create_app
+
+    events = record_stream(nodes, delta, seconds)
+    if not events:
+        raise SystemExit("the recording was empty")
+    frames = b"".join(encode({"type": "events", "events": events[i:i + 20]})
+                      for i in range(0, len(events), 20))
+    cpu = time.process_time()
+    decoded = [e for f in FrameDecoder().feed(frames) for e in f["events"]]
+    decode_s = time.process_time() - cpu
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(ReplayCluster, {"nodes": nodes, "delta": delta,
+                                         "data_dir": tmp},
+                         async_mode="threading", start=False, batch_interval_s=3600.0)
+        dashboard = app.extensions["streamlet"]
+        dashboard.start()
+        page = app.extensions["socketio"].test_client(app)
+        cluster = dashboard.cluster
+        feed_s = relay_s = 0.0
+        sent = 0
+        for i, event in enumerate(decoded, 1):
+            start = time.process_time()
+            cluster.feed(event)
+            feed_s += time.process_time() - start
+            if i % batch_every == 0 or i == len(decoded):
+                start = time.process_time()
+                dashboard.relay_once()
+                relay_s += time.process_time() - start
+                sent += sum(len(p["args"][0]["events"]) + len(p["args"][0]["messages"])
+                            for p in page.get_received() if p["name"] == "batch")
+        dashboard.shutdown()
+    count = len(decoded)
+    per_event_us = 1e6 * (decode_s + feed_s + relay_s) / count
+    return {"nodes": nodes, "events": count, "sent_to_page": sent,
+            "decode_us": 1e6 * decode_s / count,
+            "record_and_inbox_us": 1e6 * feed_s / count,
+            "fold_and_emit_us": 1e6 * relay_s / count,
+            "total_us": per_event_us, "events_per_cpu_s": 1e6 / per_event_us}
 
 
 def print_row(r: dict[str, Any]) -> None:
@@ -135,10 +251,29 @@ def main() -> int:
                         help="measured seconds per run (default 30)")
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="seconds after the first finalized block (default 5)")
+    parser.add_argument("--batch-every", type=int, default=250, dest="batch_every",
+                        help="--server-cost: events per batch (default 250, i.e. "
+                        "5,000 events/s at one batch every 50 ms)")
     parser.add_argument("--server-arg", action="append", default=[],
                         dest="server_args", help="passed on to backend.web")
+    parser.add_argument("--server-cost", action="store_true", dest="server_cost",
+                        help="instead: the server's CPU per event, in-process")
     parser.add_argument("--json", help="write every run and the summaries here")
     args = parser.parse_args()
+    if args.server_cost:
+        costs = []
+        for nodes in args.nodes:
+            cost = server_cost(nodes, args.delta, args.seconds, args.batch_every)
+            costs.append(cost)
+            print(f"n={nodes:>2}: {cost['events']} events, {cost['sent_to_page']} sent "
+                  f"to the page; CPU per event: decode {cost['decode_us']:.1f} µs, "
+                  f"record and inbox {cost['record_and_inbox_us']:.1f} µs, fold and "
+                  f"emit {cost['fold_and_emit_us']:.1f} µs: {cost['total_us']:.1f} µs "
+                  f"in all, {cost['events_per_cpu_s']:.0f} events per CPU second",
+                  flush=True)
+        write_report({"command": " ".join(sys.argv), "machine_start": machine(),
+                      "server_cost": costs}, args.json)
+        return 0
 
     report: dict[str, Any] = {"command": " ".join(sys.argv), "machine_start": machine(),
                               "by_nodes": {}}

@@ -46,7 +46,8 @@ from dashboard_soak import (
 TARGET_P95_MS = 1000 / 60
 
 
-def wait_for_history(server: DashboardServer, blocks: int, timeout_s: float) -> int:
+def wait_for_history(server: DashboardServer, page: Any, blocks: int,
+                     timeout_s: float) -> int:
     """Wait until ``blocks`` blocks are final; return the final height."""
     deadline = time.monotonic() + timeout_s
     height = 0
@@ -55,6 +56,7 @@ def wait_for_history(server: DashboardServer, blocks: int, timeout_s: float) -> 
         height = server.state()["safety"].get("final_height", 0)
         if height >= blocks:
             return height
+        take(page)  # the probe's figures of the build-up are not wanted
         if time.monotonic() - last_print > 15:
             print(f"  {height} blocks final so far", flush=True)
             last_print = time.monotonic()
@@ -69,7 +71,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     with server, chromium_page() as page:
         open_dashboard(page, server.url)
         started = time.monotonic()
-        height = wait_for_history(server, args.blocks, args.timeout)
+        height = wait_for_history(server, page, args.blocks, args.timeout)
         print(f"{height} blocks final after {time.monotonic() - started:.0f} s; "
               f"Δ -> {args.measure_delta} s", flush=True)
         server.post("api/delta", {"delta": args.measure_delta})

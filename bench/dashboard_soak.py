@@ -146,18 +146,14 @@ PROBE_JS = r"""
     mutations.observe(document, { childList: true, subtree: true, attributes: true,
                                   characterData: true });
   };
-  function pct(values, q) {
-    if (!values.length) return null;
-    const sorted = Float64Array.from(values).sort();
-    return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  }
+  // Nearest-rank percentiles (no spread of a long array into Math.max: a
+  // minute of fast history is more arguments than a call may take).
   function spread(values, scale = 1) {
-    const p = (q) => {
-      const v = pct(values, q);
-      return v === null ? null : v * scale;
-    };
-    return { n: values.length, p50: p(0.5), p95: p(0.95), p99: p(0.99),
-             max: values.length ? Math.max(...values) * scale : null };
+    const n = values.length;
+    if (!n) return { n, p50: null, p95: null, p99: null, max: null };
+    const sorted = Float64Array.from(values).sort();
+    const p = (q) => sorted[Math.min(n - 1, Math.ceil(q * n) - 1)] * scale;
+    return { n, p50: p(0.5), p95: p(0.95), p99: p(0.99), max: sorted[n - 1] * scale };
   }
   globalThis.streamletProbeTake = () => {
     const seconds = (performance.now() - s.since) / 1000;

@@ -87,6 +87,11 @@ def _split_frame(body: bytearray) -> tuple[bytes, bytes] | None:
     return bytes(memoryview(body)[len(_FRAME_HEAD):cut]), number
 
 
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class _Known:
     """A frame carrying a message this node has validated before (a copy)."""
 
@@ -336,6 +341,7 @@ class NodeProcess:
         self.manual_epoch: int | None = None
         self.skew_s = 0.0
         self._clock_changed = asyncio.Event()
+        self._clock_waiter: asyncio.Future[None] | None = None
         self.stats = {"sent": 0, "received": 0, "dropped_frames": 0,
                       "fault_dropped": 0, "rejected_unreported": 0}
         self._rejected_reported = 0
@@ -613,6 +619,8 @@ class NodeProcess:
         self.epoch_s = float(clock.get("epoch_s", self.epoch_s))
         self.skew_s = float(clock.get("skew_ms", 0.0)) / 1000
         self._clock_changed.set()
+        if self._clock_waiter is not None:
+            _resolve(self._clock_waiter)
 
     def _enter(self, epoch: int) -> None:
         if epoch > self.core.epoch:
@@ -637,9 +645,24 @@ class NodeProcess:
             epoch = max(0, math.floor((now - self.genesis) / self.epoch_s) + 1)
             self._enter(epoch)
             wake = self.genesis + epoch * self.epoch_s - self.skew_s
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._clock_changed.wait(),
-                                       max(0.0, wake - time.time()))
+            if not self._clock_changed.is_set():
+                await self._sleep_unless_changed(max(0.0, wake - time.time()))
+
+    async def _sleep_unless_changed(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if the supervisor changes the clock.
+
+        A timer and a bare future: waiting for the event with a timeout
+        would create, then cancel, a task every epoch (extra loop turns).
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._clock_waiter = waiter
+        timer = loop.call_later(seconds, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._clock_waiter = None
 
     # --- life ---------------------------------------------------------------
 

@@ -10,6 +10,7 @@ without transactions, and copies of a message recognised by their bytes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import struct
@@ -326,3 +327,32 @@ def test_recognising_a_copy_gives_what_checking_it_in_full_gives(m, first, secon
         assert known.message == expected[0]
         assert known.sent_t == expected[1]
         assert type(known.sent_t) is type(expected[1])
+
+
+# --- the epoch clock sleeps on a timer and wakes when told -------------------
+
+
+def test_a_clock_change_wakes_the_sleeping_clock_at_once(tmp_path):
+    async def scenario() -> None:
+        node = NodeProcess(1, 4, 60.0, "round-robin", str(tmp_path / "n1.sqlite"),
+                           control_port=0, quiet=True)
+        task = None
+        try:
+            # Epoch 1 began a second ago and lasts two minutes.
+            node._set_clock({"genesis": time.time() - 1.0, "epoch_s": 120.0})
+            task = asyncio.ensure_future(node._clock())
+            await _until(lambda: node.core.epoch == 1)
+            await asyncio.sleep(0.05)  # asleep until the end of epoch 1
+            node._set_clock({"genesis": None, "manual_epoch": 4})
+            await _until(lambda: node.core.epoch == 4, timeout_s=5.0)
+            node._set_clock({"genesis": time.time() - 3 * 0.02, "epoch_s": 0.02})
+            await _until(lambda: node.core.epoch >= 8, timeout_s=5.0)
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            node.store.close()
+        assert node._clock_waiter is None
+
+    asyncio.run(scenario())

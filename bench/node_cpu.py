@@ -104,6 +104,7 @@ def run_once(nodes: int, delta: float, epochs: int, echo: bool, profile: bool,
         "writes_per_sent": total("socket_writes") / max(sent, 1),
         "reads_per_received": total("socket_reads") / max(received, 1),
         "turns_per_node_epoch": total("loop_turns") / max(node_epochs, 1),
+        "gc_share": total("gc_s") / max(cpu, 1e-9),
         "kernel_share": total("system_s") / max(
             total("user_s") + total("system_s"), 1e-9),
         # All nodes' CPU over the span's length: cores the cluster keeps busy.

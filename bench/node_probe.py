@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import gc
 import json
 import os
 import sys
@@ -65,6 +66,21 @@ def _count_calls() -> None:
     PeerConnection.data_received = counted_received  # type: ignore[method-assign]
 
 
+def _time_gc() -> None:
+    """Add the time spent in the cyclic garbage collector to CALLS."""
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.process_time()
+        else:
+            CALLS["gc_s"] = CALLS.get("gc_s", 0.0) + time.process_time() - started[0]
+            key = f"gc_gen{info['generation']}"
+            CALLS[key] = CALLS.get(key, 0) + 1
+
+    gc.callbacks.append(callback)
+
+
 def _snapshot(node: NodeProcess) -> dict[str, Any]:
     times = os.times()
     return {"cpu_s": time.process_time(), "user_s": times.user,
@@ -99,6 +115,7 @@ def main() -> int:
     NodeProcess.run = run  # type: ignore[method-assign]
     NodeProcess._enter = enter  # type: ignore[method-assign]
     _count_calls()
+    _time_gc()
     try:
         code = node_main.main(sys.argv[1:])
     finally:

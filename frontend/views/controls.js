@@ -115,9 +115,22 @@ export function createControlsView(root, { onClock, onDelta, onScenario, onToken
 
   // --- keyboard -------------------------------------------------------------
 
+  // Focus goes back where it was when the dialog opened: left on the hidden
+  // close button, it would make the next space or arrow a button's key.
+  let opener = null;
   function showShortcuts(open) {
+    if (open === !overlay.hidden) return;
+    const close = overlay.querySelector("button");
+    if (open) opener = document.activeElement;
     overlay.hidden = !open;
-    if (open) overlay.querySelector("button").focus();
+    if (open) {
+      close.focus();
+    } else if (opener instanceof HTMLElement && opener !== document.body
+               && opener.isConnected) {
+      opener.focus();
+    } else {
+      close.blur();
+    }
   }
   overlay.querySelector("button").addEventListener("click", () => showShortcuts(false));
   root.querySelector("#btn-shortcuts").addEventListener("click", () => showShortcuts(true));

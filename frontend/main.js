@@ -185,7 +185,8 @@ function renderWhy() {
   const why = hash ? explainBlock(state, hash, getLang()) : null;
   let text = why ? why.text : t("tree.whyHint");
   if (why?.reason === "unknown" && serverWhy?.hash === hash) text = serverWhy.text;
-  $("#block-why").textContent = text;
+  const el = $("#block-why");
+  if (el.textContent !== text) el.textContent = text;  // no relayout when unchanged
 }
 
 // --- language ------------------------------------------------------------------

@@ -148,8 +148,7 @@ export function createNetworkView(svgEl, { onSelect, onLink }) {
         .call((line) => line.append("title")
           .text((p) => `n${p.a} – n${p.b}: click to add delay or loss`)),
     )
-      .attr("x1", (p) => positions.get(p.a).x).attr("y1", (p) => positions.get(p.a).y)
-      .attr("x2", (p) => positions.get(p.b).x).attr("y2", (p) => positions.get(p.b).y);
+      .call(setLine);
   }
 
   function renderMessages(state) {

@@ -127,7 +127,7 @@ export function createNodeTreeView(root, { onPick }) {
         epochs: WINDOW_EPOCHS, notarized: count((b) => b.notarizedBy.size > 0),
         final: count((b) => b.finalizedBy.size > 0), orphans });
       if (node && node.status !== "running") text += ` ${t("nodetree.down", { node: chosen })}`;
-      summary.textContent = text;
+      if (summary.textContent !== text) summary.textContent = text;
     },
     reset() {
       options = "";

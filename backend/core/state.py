@@ -117,15 +117,25 @@ class Streamlet:
         self._vote_decided: set[int] = set()
 
         # Safety state that must survive a restart (PROTOCOL.md, recovery).
+        # ``voted`` holds the recent epochs only (see _prune); the store keeps
+        # every vote, and an older epoch can no longer get a vote anyway.
         self.voted: dict[int, str] = {}
         self.last_vote_extended_height = 0
         self.last_proposed_epoch = 0
 
         # Everything below this height has left memory; the store keeps it.
         self.pruned_height = 0
+        # The finalized log, bounded: the hashes of the heights from
+        # finalized_offset + 1 up, so finalized_height = offset + len.
+        # Older hashes leave memory with their blocks (_prune_below).
         self.finalized: list[str] = []
+        self.finalized_offset = 0
         self.finalized_epoch: dict[str, int] = {}
+        # Ids of the transactions finalized at heights still in memory, and
+        # those ids by height, to forget them with their blocks. A repeat of
+        # an older one must be stopped by the caller (README, duties).
         self.finalized_txs: set[str] = set()
+        self._final_tx_heights: dict[int, tuple[str, ...]] = {}
         self.pool: dict[str, Transaction] = {}
         self._seen: dict[str, int] = {}
         # Messages held back during the confusion period, and whether they are
@@ -141,7 +151,7 @@ class Streamlet:
 
     @property
     def finalized_height(self) -> int:
-        return len(self.finalized)
+        return self.finalized_offset + len(self.finalized)
 
     @property
     def finalized_tip(self) -> str:
@@ -314,8 +324,14 @@ class Streamlet:
         scratch = Output()
         for block in sorted(snap.blocks, key=lambda b: b.height):
             node._add_block(block, scratch, persist=False)
+        # Blocks first: finalization is re-derived below, and txs of blocks
+        # final before the restart must not come back into the pool. The
+        # core's memory keeps only recent final ids, so the full set is taken
+        # from the records here, once.
+        recorded = {rec.block for rec in snap.finalized}
+        final_ids = {t for b in snap.blocks if b.hash in recorded for t in b.tx_ids}
         for tx in snap.txs:
-            if len(node.pool) < config.max_pool:
+            if tx.id not in final_ids and len(node.pool) < config.max_pool:
                 node.pool.setdefault(tx.id, tx)
         for rec in snap.votes:
             node.voted[rec.epoch] = rec.block
@@ -568,7 +584,10 @@ class Streamlet:
             self.finalized.append(block.hash)
             self.finalized_epoch[block.hash] = self.epoch
             out.persist.append(FinalizedRecord(block.hash, self.epoch))
-            for tx_id in block.tx_ids:
+            ids = tuple(block.tx_ids)
+            if ids:
+                self._final_tx_heights[block.height] = ids
+            for tx_id in ids:
                 self.finalized_txs.add(tx_id)
                 self.pool.pop(tx_id, None)
         out.events.append({
@@ -748,6 +767,15 @@ class Streamlet:
             c for c in self.children.get(GENESIS.hash, ()) if c in self.blocks]
         self.pruned_height = height
 
+        # The finalized log and its transaction ids below ``height`` go too:
+        # kept, they grew by a hash and the block's ids per height forever.
+        drop = height - 1 - self.finalized_offset
+        if 0 < drop < len(self.finalized):
+            del self.finalized[:drop]
+            self.finalized_offset += drop
+        for h in [h for h in self._final_tx_heights if h < height]:
+            self.finalized_txs.difference_update(self._final_tx_heights.pop(h))
+
     def _reject(self, out: Output, kind: str, reason: str, ref: str) -> None:
         out.events.append({"type": "rejected", "kind": kind, "reason": reason,
                            "ref": ref})
@@ -761,6 +789,11 @@ class Streamlet:
         for epoch in [e for e in self.first_proposal if e < late]:
             del self.first_proposal[epoch]
         self._vote_decided = {e for e in self._vote_decided if e >= self.epoch - 1}
+        # No proposal older than ``late`` is admitted (_admissible), so no
+        # vote can be asked for in those epochs any more; the store keeps the
+        # record, and last_vote_extended_height the promise it carries.
+        for epoch in [e for e in self.voted if e < late]:
+            del self.voted[epoch]
         self._seen = {k: e for k, e in self._seen.items() if e >= horizon}
         for h in [h for h, e in self._vote_seen_epoch.items() if e < horizon]:
             del self._vote_seen_epoch[h]

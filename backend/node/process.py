@@ -34,6 +34,7 @@ from backend.core import (
     SyncRequest,
     SyncResponse,
     Transaction,
+    TxMessage,
     WireError,
     message_from_wire,
 )
@@ -511,6 +512,8 @@ class NodeProcess:
             self.emit({"type": "deliver", "msg": message.id, "kind": _kind(message),
                        "via": via, "origin": origin, "echo": origin != via,
                        "sent_t": sent_t})
+        if isinstance(message, TxMessage) and self._final_in_store(message.tx.id):
+            return  # final long ago; the core no longer remembers it
         if (isinstance(message, SyncRequest)
                 and message.from_height < self.core.pruned_height):
             self._sync_from_store(message)
@@ -526,6 +529,25 @@ class NodeProcess:
         response = SyncResponse(self.id, tuple(blocks), tuple(voters), more)
         out = Output(send=[Send((request.sender,), response)])
         self.carry_out(out)
+
+    def _final_in_store(self, tx_id: str) -> bool:
+        """Was ``tx_id`` finalized here longer ago than the core remembers?
+
+        The core keeps the ids of final transactions only for the heights it
+        holds in memory (``Config.keep_heights``). An older one can still come
+        back: a client retrying, a peer rebroadcasting its pool after a
+        restart. It must not enter the pool again, or a later block would
+        finalize it twice (PROTOCOL.md, case 12), so the store is asked, once
+        per transaction the core does not know. Limit: only this node's own
+        finalizations count; a node still catching up takes such a
+        transaction into its pool, and drops it when it finalizes the block
+        that holds it (its proposals meanwhile extend a chain too short for
+        votes).
+        """
+        core = self.core
+        if tx_id in core.pool or tx_id in core.finalized_txs:
+            return False  # the core dedupes these itself
+        return self.store.is_final_tx(tx_id)
 
     def _drop(self, count: int, reason: str) -> None:
         if count <= 0:
@@ -600,6 +622,9 @@ class NodeProcess:
                              int(cmd["nonce"]), check_amount(cmd["amount"]))
         except (KeyError, TypeError, ValueError) as exc:
             return {"type": "tx_ack", "req": cmd.get("req"), "error": str(exc)}
+        if self._final_in_store(tx.id):
+            # Already final (a retry): acknowledged, never taken again.
+            return {"type": "tx_ack", "req": cmd.get("req"), "id": tx.id}
         # Persisted and handed to the peers' links before the ack leaves.
         self.carry_out(self.core.on_transaction(tx))
         return {"type": "tx_ack", "req": cmd.get("req"), "id": tx.id}

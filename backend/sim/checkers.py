@@ -160,19 +160,30 @@ class SafetyChecker:
     # --- state checks -------------------------------------------------------
 
     def after_step(self, node: int, core: Streamlet) -> None:
-        """The node's finalized log must be exactly what its events said."""
-        finalized = core.finalized
+        """The node's finalized log must be exactly what its events said.
+
+        The core keeps only its recent finalized hashes in memory
+        (``finalized_offset`` counts the heights before them), so the height
+        and the tip are compared; the whole log is in ``ever_final``.
+        """
         height = self.height[node]
-        if len(finalized) != height or (
-                height and finalized[-1] != self.ever_final[node][height - 1]):
-            self.fail(f"n{node} holds {len(finalized)} final blocks but its events "
-                      f"reported {height}")
+        if core.finalized_height != height or (
+                height and core.finalized_tip != self.ever_final[node][height - 1]):
+            self.fail(f"n{node} holds {core.finalized_height} final blocks but its "
+                      f"events reported {height}")
 
     def on_restore(self, node: int, core: Streamlet) -> None:
-        """A restarted node must keep everything it ever finalized, unchanged."""
-        finalized = core.finalized
+        """A restarted node must keep everything it ever finalized, unchanged.
+
+        Compared over the heights the restored core still holds in memory;
+        below them only the count (the finalized log never shrinks).
+        """
         ever = self.ever_final[node]
-        for height, block_hash in enumerate(finalized, start=1):
+        start = core.finalized_offset + 1
+        if start > len(ever) + 1:
+            self.fail(f"n{node} restarted with final blocks from height {start}, "
+                      f"it had reported only {len(ever)}")
+        for height, block_hash in enumerate(core.finalized, start=start):
             if height > len(ever):
                 # Re-derived from its records beyond what it reported: judged
                 # like any other finalization.
@@ -181,10 +192,10 @@ class SafetyChecker:
             elif ever[height - 1] != block_hash:
                 self.fail(f"n{node} restarted with {block_hash[:8]} final at height "
                           f"{height}, it had finalized {ever[height - 1][:8]}")
-        if len(finalized) < len(ever):
-            self.fail(f"n{node} restarted with {len(finalized)} final blocks, it "
-                      f"had finalized {len(ever)}: the finalized log shrank")
-        self.height[node] = len(finalized)
+        if core.finalized_height < len(ever):
+            self.fail(f"n{node} restarted with {core.finalized_height} final blocks, "
+                      f"it had finalized {len(ever)}: the finalized log shrank")
+        self.height[node] = core.finalized_height
 
 
 def live_leader_run(start: int, n: int, policy: str, live: Iterable[int],

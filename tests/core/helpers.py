@@ -147,10 +147,22 @@ class Network:
         self._check_only_extends(node_id)
 
     def _check_only_extends(self, node_id: int) -> None:
-        now = list(self.nodes[node_id].finalized)
-        before = self._last_finalized[node_id]
-        assert is_prefix(before, now), f"n{node_id} rewrote its finalized log"
-        self._last_finalized[node_id] = now
+        """Merge the core's window of its finalized log into the whole log.
+
+        The core keeps only its recent finalized hashes (``finalized_offset``
+        counts the older ones); the whole log is rebuilt here, and it may only
+        ever grow by extension.
+        """
+        node = self.nodes[node_id]
+        whole = self._last_finalized[node_id]
+        start = node.finalized_offset
+        assert start <= len(whole), f"n{node_id} skipped finalized heights"
+        assert node.finalized_height >= len(whole), f"n{node_id}'s log shrank"
+        overlap = len(whole) - start
+        if overlap:
+            assert node.finalized[overlap - 1] == whole[-1], \
+                f"n{node_id} rewrote its finalized log"
+        whole.extend(node.finalized[overlap:])
 
     # --- driving ------------------------------------------------------------
 
@@ -261,7 +273,8 @@ class Network:
     # --- views --------------------------------------------------------------
 
     def finalized(self, node_id: int) -> list[str]:
-        return list(self.nodes[node_id].finalized)
+        """The node's whole finalized log (its core keeps only the recent part)."""
+        return list(self._last_finalized[node_id])
 
     def finalized_txs(self, node_id: int) -> list[str]:
         """Transaction ids of the node's finalized log, oldest first.
@@ -270,4 +283,4 @@ class Network:
         """
         bodies = {r.block.hash: r.block for r in self.records[node_id]
                   if isinstance(r, BlockRecord)}
-        return [t for h in self.nodes[node_id].finalized for t in bodies[h].tx_ids]
+        return [t for h in self.finalized(node_id) for t in bodies[h].tx_ids]

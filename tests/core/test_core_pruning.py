@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backend.core import Config, Propose, Streamlet
-from backend.core.chain import GENESIS, Block
+from backend.core import Config, Propose, Streamlet, snapshot_from_records
+from backend.core.chain import GENESIS, Block, Transaction
 
 
 def test_memory_holds_a_bounded_window_of_blocks_in_a_long_run():
@@ -39,3 +39,55 @@ def test_proposal_from_long_past_epoch_is_ignored():
     assert len(node.blocks) == before
     assert [e["reason"] for e in out.events if e["type"] == "rejected"] == [
         "epoch 2 is long past"]
+
+
+def test_finalized_log_tx_ids_and_votes_stay_bounded_in_a_long_run():
+    # A long run used to keep every finalized hash, every finalized
+    # transaction id and every vote in memory: entries, not bytes, counted.
+    node = Streamlet(Config(n=1, keep_heights=64), 1)
+    sizes = []
+    for epoch in range(1, 2001):
+        for nonce in range(3):
+            node.on_transaction(Transaction(1, 2, epoch * 10 + nonce, 1))
+        node.on_epoch(epoch)
+        sizes.append((len(node.finalized), len(node.finalized_txs),
+                      len(node._final_tx_heights), len(node.voted)))
+    assert node.finalized_height == 1999
+    assert node.finalized_offset + len(node.finalized) == node.finalized_height
+    assert node.finalized_tip == node.chain(node.finalized_tip)[-1].hash
+    window = 64 + 32 + 1
+    assert max(s[0] for s in sizes[500:]) <= window
+    assert max(s[1] for s in sizes[500:]) <= 3 * window
+    assert max(s[2] for s in sizes[500:]) <= window
+    assert max(s[3] for s in sizes[500:]) <= node.config.late_proposal_epochs + 1
+    assert len(node.pool) <= 2 * 3
+
+
+def test_recent_finalized_transaction_is_not_taken_again():
+    node = Streamlet(Config(n=1, keep_heights=8), 1)
+    tx = Transaction(1, 2, 7, 5)
+    node.on_transaction(tx)
+    for epoch in range(1, 6):
+        node.on_epoch(epoch)
+    assert tx.id in node.finalized_txs
+    out = node.on_transaction(tx)
+    assert not out.persist and tx.id not in node.pool
+
+
+def test_restart_does_not_put_finalized_transactions_back_in_the_pool():
+    # The store keeps every acknowledged transaction; after a long run most of
+    # them are final, long below what the core remembers (finalized_txs).
+    config = Config(n=1, keep_heights=8)
+    node = Streamlet(config, 1)
+    records = []
+    for epoch in range(1, 201):
+        records += node.on_transaction(Transaction(1, 2, epoch, 1)).persist
+        records += node.on_epoch(epoch).persist
+    pending = set(node.pool)
+    assert pending and len(pending) < 3
+
+    again = Streamlet.restore(config, 1, snapshot_from_records(records))
+
+    assert set(again.pool) == pending
+    assert again.finalized_height == node.finalized_height
+    assert len(again.finalized) <= 8 + 32 + 1

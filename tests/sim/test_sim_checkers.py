@@ -128,9 +128,16 @@ def test_checker_flags_a_core_reported_safety_violation() -> None:
                              "detail": "b4 conflicts"})
 
 
+def _core_with(hashes: list[str], offset: int = 0) -> SimpleNamespace:
+    """What the checkers read of a core: its window of the finalized log."""
+    return SimpleNamespace(finalized=hashes, finalized_offset=offset,
+                           finalized_height=offset + len(hashes),
+                           finalized_tip=hashes[-1] if hashes else GENESIS.hash)
+
+
 def test_checker_flags_finalization_without_an_event() -> None:
     checker = SafetyChecker(3)
-    silent = SimpleNamespace(finalized=[_block(1).hash])
+    silent = _core_with([_block(1).hash])
     with pytest.raises(SafetyViolation, match="its events reported 0"):
         checker.after_step(1, silent)
 
@@ -140,12 +147,26 @@ def test_checker_flags_a_restart_that_forgets_or_changes_final_blocks() -> None:
     b1 = _block(1)
     b2 = _block(2, b1, proposer=2)
     checker.on_event(1, _finalize_event(b1, b2))
-    checker.on_restore(1, SimpleNamespace(finalized=[b1.hash, b2.hash]))
+    checker.on_restore(1, _core_with([b1.hash, b2.hash]))
     with pytest.raises(SafetyViolation, match="finalized log shrank"):
-        checker.on_restore(1, SimpleNamespace(finalized=[b1.hash]))
+        checker.on_restore(1, _core_with([b1.hash]))
     other = _block(1, proposer=1, txs=(Transaction(1, 1, 1, 1),))
     with pytest.raises(SafetyViolation, match="it had finalized"):
-        checker.on_restore(1, SimpleNamespace(finalized=[other.hash]))
+        checker.on_restore(1, _core_with([other.hash]))
+
+
+def test_checker_judges_a_restored_core_by_the_window_it_keeps() -> None:
+    # A long run's core holds only its recent finalized hashes: the heights it
+    # still holds are compared, the older ones only counted.
+    checker = SafetyChecker(3)
+    b1 = _block(1)
+    b2 = _block(2, b1, proposer=2)
+    b3 = _block(3, b2, proposer=3)
+    checker.on_event(1, _finalize_event(b1, b2, b3))
+    checker.on_restore(1, _core_with([b2.hash, b3.hash], offset=1))
+    checker.after_step(1, _core_with([b3.hash], offset=2))
+    with pytest.raises(SafetyViolation, match="it had finalized"):
+        checker.on_restore(1, _core_with([b3.hash, b2.hash], offset=1))
 
 
 # --- the liveness checker and the Theorem 13 bound ---------------------------

@@ -178,3 +178,35 @@ def test_snapshot_is_bounded_and_carries_recent_blocks() -> None:
     assert [n["id"] for n in snap["nodes"]] == [1, 2, 3]
     assert all(e["type"] not in ("tally", "send", "deliver") for e in snap["events"])
     assert len(snap["events"]) <= 300
+
+
+def test_every_store_of_the_observer_stays_bounded_in_a_long_run() -> None:
+    # The dashboard server's memory must not grow with the chain: count the
+    # entries each of the observer's stores holds after many more heights,
+    # epochs and transactions than any of its caps.
+    observer = Observer(3, keep_epochs=20, keep_txs=300)  # default height index
+    assert observer.keep_heights <= 4_096
+    parent = GENESIS.hash
+    for height in range(1, 4_501):
+        block_hash = f"{height:064x}"
+        txs = (f"{height}:1", f"{height}:2")
+        block = summary(block_hash, parent, height, height, txs)
+        for node in (1, 2, 3):
+            observer.apply({"type": "epoch", "node": node, "epoch": height,
+                            "leader": 1, "t": height})
+            for tx_id in txs:
+                observer.apply({"type": "tx", "node": node, "tx": tx_id,
+                                "sender": 1, "receiver": 2, "amount": 1, "t": height})
+            observer.apply({"type": "finalize", "node": node, "epoch": height,
+                            "blocks": [block], "justification": [],
+                            "height": height, "t": height})
+        parent = block_hash
+
+    assert observer.safety()["ok"] and observer.safety()["final_height"] == 4_500
+    assert len(observer.final_at_height) == observer.keep_heights
+    assert len(observer.graph) <= 20 + 20 // 10 + 2
+    assert len(observer.txs) <= 300
+    assert len(observer.recent) <= 300
+    for node in observer.nodes.values():
+        assert len(node.tail) <= 12 and len(node.log) <= 40
+        assert len(node.pool) == 0

@@ -78,6 +78,22 @@ def drawn(page: Page) -> dict[str, tuple[str, int]]:
     return {h: (status, int(name.lstrip("b"))) for h, status, name in blocks}
 
 
+def page_has_caught_up(page: Page, server: LiveServer) -> bool:
+    """The page draws every block the server knows in its window, as far along."""
+    shown = drawn(page)
+    if not shown:
+        return False
+    low = min(epoch for _, epoch in shown.values())
+    for block in server.get("api/snapshot")["blocks"]:
+        if not block["known"] or (block["epoch"] or 0) < low:
+            continue
+        status = shown.get(block["hash"], ("missing", 0))[0]
+        if (status == "missing" or (block["finalized_by"] and status != "finalized")
+                or (block["notarized_by"] and status == "proposed")):
+            return False
+    return True
+
+
 def newest_epoch(page: Page) -> int:
     return max((epoch for _, epoch in drawn(page).values()), default=0)
 
@@ -159,7 +175,8 @@ def test_scrubbing_back_shows_an_earlier_tree_and_live_the_current_one(
     # window follows the newest epoch, so compare only once the page has them.
     paused = lab.state()["epoch"]
     expect(page.locator("#clock-epoch")).to_have_text(str(paused), timeout=TIMEOUT_MS)
-    wait_for(lambda: newest_epoch(page) == newest_epoch_at(lab), 30,
+    wait_for(lambda: newest_epoch(page) == newest_epoch_at(lab)
+             and page_has_caught_up(page, lab), 30,
              "the page drawing every block the paused cluster has")
     live = drawn(page)
     newest = max(live, key=lambda h: live[h][1])
@@ -283,6 +300,9 @@ def test_an_exported_run_reopens_in_replay_with_the_same_final_tree(
             b["epoch"] == paused and len(b["notarized_by"]) == 5
             for b in snap["blocks"])
     wait_for(settled, 30, "every node done with the paused epoch")
+    # The page may still be folding events the server already has.
+    wait_for(lambda: page_has_caught_up(page, lab), 30,
+             "the page drawing what the server knows")
 
     def export() -> tuple[dict[str, str], Path] | None:
         before = tree_blocks(page)

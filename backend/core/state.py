@@ -216,7 +216,7 @@ class Streamlet:
         self._try_vote(out)
         if self.orphans:
             self._request_missing(out, self.peers)
-        self._request_votes(out, self._stuck_blocks())
+        self._request_votes(out, self._stuck_blocks() + self._unreceived_blocks())
         return out
 
     def on_transaction(self, tx: Transaction) -> Output:
@@ -664,6 +664,23 @@ class Streamlet:
         return [parent for parent, kids in self.children.items()
                 if parent not in self.chained and parent in self.blocks
                 and self.blocks[parent].height > self.finalized_height][:8]
+
+    def _unreceived_blocks(self) -> list[str]:
+        """Blocks this node counted votes for but never received, lately.
+
+        Votes may overtake their proposal (corner case 1), so a vote for an
+        unknown block is normal within its epoch. Once the epoch is over the
+        proposal was lost (a broken link, a silent partition): the paper's
+        network would still deliver it by GST + Δ, ours never will. Nothing
+        else brings it back if the nodes that lack it are the next leaders:
+        they keep extending a shorter notarized chain that the others refuse
+        to vote for (the vote rule), and no child of the lost block is ever
+        proposed to fetch it by. Asked for in the two epochs after the
+        vote came, so a vote for a block nobody has costs two requests.
+        """
+        recent = self.epoch - 2
+        return [h for h, seen in self._vote_seen_epoch.items()
+                if recent <= seen < self.epoch and h not in self.blocks][-8:]
 
     def _request_votes(self, out: Output, hashes: list[str]) -> None:
         """Ask peers for blocks and their voters, at most once per epoch."""

@@ -329,8 +329,11 @@ class Simulation:
         self.restarts += 1
         self.note(f"restart n{node} ({len(self.records[node])} records)")
         self.safety.on_restore(node, core)
-        self._tick(node, self.clock_gen[node])
+        # Links first, then the clock: the first epoch tick may make it
+        # propose, and the node process keeps such frames in a backlog until
+        # the peer is connected, where a link still down would lose them.
         self.refresh_links()
+        self._tick(node, self.clock_gen[node])
         # As the node process does once it runs again: a transaction it
         # acknowledged just before the crash may never have left it.
         out = self._call(node, "rebroadcast", core.rebroadcast_pool)

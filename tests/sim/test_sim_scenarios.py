@@ -93,13 +93,15 @@ def test_votes_that_overtake_the_proposal_still_notarize() -> None:
 
 
 def test_a_block_with_an_unknown_parent_waits_and_is_fetched() -> None:
-    # Corner case 4: node 5 never gets b3 and b4 directly (echo off), so b5
+    # Corner case 4: node 5 never gets b3 and b4 directly (echo off), nor
+    # the votes for them (which would make it ask for the blocks), so b5
     # arrives as an orphan; it must fetch b4 and b3, never attach b5 to
     # genesis, and end with the same finalized chain as everyone.
     sim = Simulation(quiet_params(5, echo=False, delay_ticks=300))
     sim.network.rules.append(
-        lambda src, dst, msg, now: DROP if isinstance(msg, Propose) and dst == 5
-        and msg.block.epoch in (3, 4) else None)
+        lambda src, dst, msg, now: DROP if dst == 5 and (
+            isinstance(msg, Propose) and msg.block.epoch in (3, 4)
+            or isinstance(msg, Vote) and msg.epoch in (3, 4)) else None)
     orphans = []
     original = sim.safety.on_event
 

@@ -669,14 +669,14 @@ class Streamlet:
         """Blocks this node counted votes for but never received, lately.
 
         Votes may overtake their proposal (corner case 1), so a vote for an
-        unknown block is normal within its epoch. Once the epoch is over the
-        proposal was lost (a broken link, a silent partition): the paper's
-        network would still deliver it by GST + Δ, ours never will. Nothing
-        else brings it back if the nodes that lack it are the next leaders:
-        they keep extending a shorter notarized chain that the others refuse
-        to vote for (the vote rule), and no child of the lost block is ever
-        proposed to fetch it by. Asked for in the two epochs after the
-        vote came, so a vote for a block nobody has costs two requests.
+        unknown block is normal within its epoch. Once that epoch is over the
+        proposal may be lost for good (a broken link, a silent partition),
+        where the paper's network would deliver it by GST + Δ. Nothing else
+        brings it back if the nodes that lack it lead the next epochs: they
+        keep extending a shorter notarized chain that the others refuse to
+        vote for (the vote rule), so no child of the lost block is proposed
+        that would make them fetch it. Asked for in the two epochs after the
+        first vote came, so a vote for a block nobody has costs two requests.
         """
         recent = self.epoch - 2
         return [h for h, seen in self._vote_seen_epoch.items()

@@ -194,6 +194,11 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # After a SIGKILL the nodes exit only once they see their control link
+    # closed: give them a few seconds before calling them orphans.
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in node_pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
     leftovers = [p for p in node_pids if alive(p)]
     return summarise(args, rows, failure, leftovers, proc.returncode)
 

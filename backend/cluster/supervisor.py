@@ -68,6 +68,10 @@ class ClusterConfig:
     host: str = "127.0.0.1"
     tx_rate: float = 0.0
     trace_messages: bool = False
+    #: With trace_messages: each node traces 1 in this many of its echo sends
+    #: and deliveries (each trace weighted by those left out; direct messages
+    #: always traced). 1: every one; 0: chosen from n and Δ by each node.
+    echo_trace_every: int = 1
     #: Nodes report only finalizations, status and counters (headless runs).
     quiet: bool = False
     data_dir: str | None = None
@@ -96,6 +100,9 @@ class ClusterConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ClusterError(f"{name} must be a whole number")
+        if isinstance(self.echo_trace_every, bool) or not isinstance(
+                self.echo_trace_every, int) or not 0 <= self.echo_trace_every <= 10_000:
+            raise ClusterError("echo_trace_every must be a whole number up to 10000")
         if self.confusion_duration > 15:
             raise ClusterError("confusion_duration must be at most 15 epochs")
         if not (math.isfinite(self.tx_rate) and 0 <= self.tx_rate <= 1000):
@@ -571,7 +578,8 @@ class Cluster:
         if not self.config.echo:
             cmd.append("--no-echo")
         if self.config.trace_messages:
-            cmd.append("--trace")
+            cmd += ["--trace", "--echo-trace-every",
+                    str(self.config.echo_trace_every)]
         if self.config.quiet:
             cmd.append("--quiet")
         if self.config.confusion_duration:

@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-echo", action="store_true")
     parser.add_argument("--trace", action="store_true",
                         help="report every message sent and delivered")
+    parser.add_argument("--echo-trace-every", type=int, default=1,
+                        dest="echo_trace_every", metavar="K",
+                        help="with --trace: 1 in K echo traces, each with the "
+                        "weight of those left out (1: all; 0: K from n and Δ)")
     parser.add_argument("--quiet", action="store_true",
                         help="report only finalizations, status and counters")
     parser.add_argument("--seed", type=int, default=0)
@@ -43,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
                        args.control_port, host=args.host, echo=not args.no_echo,
                        trace=args.trace, seed=args.seed,
                        keep_heights=args.keep_heights, quiet=args.quiet,
-                       confusion=tuple(args.confusion))
+                       confusion=tuple(args.confusion),
+                       echo_trace_every=max(0, args.echo_trace_every))
     asyncio.run(node.run())
     return 0
 

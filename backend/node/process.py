@@ -24,6 +24,7 @@ import os
 import random
 import re
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,11 @@ STATS_EVERY_S = 1.0
 HELLO_TIMEOUT_S = 5.0
 #: Bytes of validated messages kept to recognise their echoed copies.
 MAX_KNOWN_BYTES = 4 * 1024 * 1024
+#: With echo traces sampled automatically (``echo_trace_every=0``): about how
+#: many echo sends, and as many deliveries, a node traces per second. The page
+#: hides echoes unless asked and draws a few hundred messages at a time, while
+#: at n = 15 and Δ = 0.05 s every node forwards about 2,000 a second.
+ECHO_TRACES_PER_S = 100
 
 _FRAME_HEAD = b'{"m":'
 _FRAME_TAIL = b',"st":'
@@ -124,6 +130,32 @@ class Faults:
 
 def _kind(message: Any) -> str:
     return message.to_wire()["type"]
+
+
+def auto_echo_trace_every(n: int, epoch_s: float) -> int:
+    """1 in how many echo traces a node emits so that it stays near the budget.
+
+    With echo on, each of the n² - 1 messages of a good epoch (a proposal and
+    n votes, each to n - 1 peers) is forwarded by the n - 2 nodes that are
+    neither its sender nor the one it came from: (n - 2)(n² - 1) / n echo
+    sends per node and epoch, and as many deliveries. Every node computes
+    the same value, so sender and receiver pick the same links to trace.
+    """
+    per_s = (n - 2) * (n * n - 1) / n / max(epoch_s, 1e-6)
+    return max(1, math.ceil(per_s / ECHO_TRACES_PER_S))
+
+
+def traced_echo(msg_id: str, src: int, dst: int, every: int) -> bool:
+    """Whether the echo of ``msg_id`` on the link ``src`` → ``dst`` is traced.
+
+    A hash of the message and the link rather than a counter, so that the
+    sender's ``send`` and the receiver's ``deliver`` of one hop are both kept
+    or both left out (the page then animates whole hops), whatever the order
+    in which each node sees its messages.
+    """
+    if every <= 1:
+        return True
+    return zlib.crc32(f"{msg_id}|{src}|{dst}".encode()) % every == 0
 
 
 class Link:
@@ -312,7 +344,8 @@ class NodeProcess:
                  store_path: str, control_port: int, host: str = "127.0.0.1",
                  echo: bool = True, trace: bool = False, seed: int = 0,
                  keep_heights: int = 256, quiet: bool = False,
-                 confusion: tuple[int, int] = (0, 0)) -> None:
+                 confusion: tuple[int, int] = (0, 0),
+                 echo_trace_every: int = 1) -> None:
         self.id = node_id
         self.n = n
         self.delta_s = delta_s
@@ -320,6 +353,13 @@ class NodeProcess:
         self.host = host
         self.control_port = control_port
         self.trace = trace
+        #: Echo traces: 1 in k is emitted (1: all; 0: k from n and Δ, see
+        #: auto_echo_trace_every). Direct messages are always traced.
+        self.echo_trace_every = echo_trace_every
+        self._echo_every = self._echo_sampling()
+        #: Echo traces not emitted since the last one emitted, by kind: the
+        #: next emitted one carries them in its ``weight``.
+        self._untraced = {"send": 0, "deliver": 0}
         self.quiet = quiet
         self._stats_at = 0.0
         self.config = Config(n=n, leader=leader, echo=echo,
@@ -414,9 +454,15 @@ class NodeProcess:
             self.random.random() < self.faults.loss.get(peer, 0.0))
         self.stats["sent"] += 1
         if self.trace and hasattr(message, "id"):
-            self.emit({"type": "send", "msg": message.id, "kind": _kind(message),
-                       "to": peer, "echo": echo, "delay_ms": delay_ms,
-                       "dropped": dropped})
+            weight = self._echo_weight("send", message.id, self.id, peer) \
+                if echo else 0
+            if weight >= 0:
+                event = {"type": "send", "msg": message.id, "kind": _kind(message),
+                         "to": peer, "echo": echo, "delay_ms": delay_ms,
+                         "dropped": dropped}
+                if weight:
+                    event["weight"] = weight
+                self.emit(event)
         if dropped:
             self.stats["fault_dropped"] += 1
             return
@@ -424,6 +470,29 @@ class NodeProcess:
             asyncio.get_running_loop().call_later(delay_ms / 1000, link.send, frame)
         else:
             link.send(frame)
+
+    def _echo_sampling(self) -> int:
+        if self.echo_trace_every >= 1:
+            return self.echo_trace_every
+        return auto_echo_trace_every(self.n, self.epoch_s)
+
+    def _echo_weight(self, kind: str, msg_id: str, src: int, dst: int) -> int:
+        """How many echo traces the one of this hop stands for; -1: left out.
+
+        0 when echo traces are not sampled (the trace then has no weight).
+        With 1 in k sampled, an emitted trace carries the count of those
+        left out since the last one, itself included, so the weights of a
+        node's traces add up to its real count of echo sends (deliveries).
+        """
+        every = self._echo_every
+        if every <= 1:
+            return 0
+        untraced = self._untraced
+        untraced[kind] += 1
+        if not traced_echo(msg_id, src, dst, every):
+            return -1
+        weight, untraced[kind] = untraced[kind], 0
+        return weight
 
     def emit(self, event: dict[str, Any]) -> None:
         if self.quiet and event["type"] in CHATTY_EVENTS:
@@ -509,9 +578,16 @@ class NodeProcess:
         self.stats["received"] += 1
         if self.trace and hasattr(message, "id"):
             origin = getattr(message, "sender", via)
-            self.emit({"type": "deliver", "msg": message.id, "kind": _kind(message),
-                       "via": via, "origin": origin, "echo": origin != via,
-                       "sent_t": sent_t})
+            echo = origin != via
+            weight = self._echo_weight("deliver", message.id, via, self.id) \
+                if echo else 0
+            if weight >= 0:
+                event = {"type": "deliver", "msg": message.id,
+                         "kind": _kind(message), "via": via, "origin": origin,
+                         "echo": echo, "sent_t": sent_t}
+                if weight:
+                    event["weight"] = weight
+                self.emit(event)
         if isinstance(message, TxMessage) and self._final_in_store(message.tx.id):
             return  # final long ago; the core no longer remembers it
         if (isinstance(message, SyncRequest)
@@ -643,6 +719,7 @@ class NodeProcess:
         self.manual_epoch = None if manual is None else int(manual)
         self.epoch_s = float(clock.get("epoch_s", self.epoch_s))
         self.skew_s = float(clock.get("skew_ms", 0.0)) / 1000
+        self._echo_every = self._echo_sampling()  # Δ may have changed
         self._clock_changed.set()
         if self._clock_waiter is not None:
             _resolve(self._clock_waiter)

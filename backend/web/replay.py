@@ -41,7 +41,7 @@ INT_FIELDS = frozenset({
     "node", "epoch", "leader", "height", "proposer", "block_epoch", "voter",
     "count", "peer", "learned", "finalized_height", "pid", "port", "restarts",
     "to", "via", "origin", "held", "sender", "receiver", "total", "votes",
-    "sent", "received", "from"})
+    "sent", "received", "from", "weight"})
 NUMBER_FIELDS = frozenset({"t", "amount", "delay_ms", "sent_t", "genesis",
                            "epoch_seconds", "rate", "ms", "seconds", "loss"})
 TEXT_FIELDS = frozenset({"block", "parent", "hash", "tx", "msg", "kind", "reason",

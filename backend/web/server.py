@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "leader": "round-robin", "seed": 0, "tx_rate": 0.0, "echo": True,
     "async_mode": "eventlet", "scenario": None, "data_dir": None,
     "trace_messages": True, "replay": None, "presenter_token": None,
+    "echo_trace_every": 0,
 }
 
 
@@ -54,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="nodes do not forward the messages they receive")
     parser.add_argument("--no-trace", action="store_false", dest="trace_messages",
                         default=None, help="no per-message events (no animation)")
+    parser.add_argument("--echo-trace-every", type=int, dest="echo_trace_every",
+                        metavar="K", help="nodes trace 1 in K of their echo sends "
+                        "and deliveries (1: all; default 0: K from n and Δ)")
     parser.add_argument("--scenario", help="a scenario file to play (see scenarios/)")
     parser.add_argument("--data-dir", dest="data_dir",
                         help="where node stores go (default: a temporary folder)")
@@ -132,10 +136,14 @@ def serve(args: Any) -> int:
         if scenario is not None:
             base.update(scenario.settings)
         settings = {**base, **cluster_settings(requested)} if requested else base
+        every = _option(args, "echo_trace_every")
+        if not 0 <= every <= 10_000:
+            raise ValueError("--echo-trace-every must be between 0 and 10000")
     except (InputError, ValueError) as exc:  # RecordingError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings["trace_messages"] = bool(_option(args, "trace_messages"))
+    settings["echo_trace_every"] = every
     settings["data_dir"] = _option(args, "data_dir")
 
     try:

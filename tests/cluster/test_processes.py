@@ -203,3 +203,18 @@ def test_a_new_cluster_refuses_the_stores_of_another_run(tmp_path):
     with pytest.raises(ClusterError) as err:
         Cluster(ClusterConfig(nodes=3, data_dir=str(tmp_path)))
     assert "already holds node stores" in str(err.value)
+
+
+def test_nodes_sample_their_echo_traces_as_configured(make_cluster):
+    traces: list[dict] = []
+    cluster = make_cluster(nodes=4, trace_messages=True, echo_trace_every=3)
+    cluster.subscribe(lambda e: traces.append(e) if e["type"] == "send" else None)
+
+    def seen() -> bool:
+        echoes = [e for e in list(traces) if e["echo"]]
+        return len(echoes) >= 10 and len(traces) - len(echoes) >= 10
+    wait_for(seen, timeout_s=20, what="direct and echo send traces")
+
+    sends = list(traces)
+    assert all("weight" not in e for e in sends if not e["echo"])
+    assert all(e["weight"] >= 1 for e in sends if e["echo"])

@@ -44,12 +44,15 @@ class Recorder:
         self._lock = threading.Lock()
         self._pending = 0
         self.events = 0
+        # One encoder for the whole run: json.dumps with options other than
+        # the defaults builds a new JSONEncoder at every call (once per event).
+        self._encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
         header = {"format": FORMAT, "version": VERSION, "config": config,
                   "started": time.time()}
         self._file.write(json.dumps(header, separators=(",", ":")) + "\n")
 
     def __call__(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, separators=(",", ":"), default=str) + "\n"
+        line = self._encode(event) + "\n"
         with self._lock:
             if self._file is None:
                 return

@@ -39,7 +39,7 @@ from backend.cluster.recording import MAX_BYTES as MAX_RECORDING_BYTES
 from backend.cluster.recording import RecordingError, read_recording
 
 from . import validation
-from .dashboard import DEFAULT_SETTINGS, Dashboard, make_cluster
+from .dashboard import DEFAULT_SETTINGS, Dashboard, JsonPacket, make_cluster
 from .scenarios import find_scenario, list_scenarios
 from .security import TOKEN_HEADER, Limit, PresenterGate, RateLimiter
 from .validation import InputError
@@ -94,9 +94,11 @@ def create_app(cluster_factory: Callable[[dict], Any] | None = None,
 
     # cors_allowed_origins=None: Engine.IO accepts a connection only from a
     # page of this very server, so another site cannot drive the controls.
+    # JsonPacket: JSON only, no walk of every value looking for binary data.
     socketio = SocketIO(app, async_mode=async_mode, logger=False,
                         engineio_logger=False, cors_allowed_origins=None,
-                        max_http_buffer_size=MAX_SOCKET_BYTES)
+                        max_http_buffer_size=MAX_SOCKET_BYTES,
+                        serializer=JsonPacket)
     dashboard = Dashboard(socketio, cluster_factory or make_cluster,
                           {**DEFAULT_SETTINGS, **(settings or {})},
                           **dashboard_options)

@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 DEFAULT_SETTINGS: dict[str, Any] = {
     "nodes": 5, "delta": 1.0, "leader": "round-robin", "echo": True, "seed": 0,
     "tx_rate": 0.0, "trace_messages": True, "data_dir": None,
+    # Echo traces sampled at the nodes, 1 in k with k from n and Δ: at n = 15
+    # and Δ = 0.05 s they would be over 90 % of a stream the server cannot
+    # take in, and the page hides echoes unless asked (docs/PERFORMANCE.md).
+    "echo_trace_every": 0,
     "confusion_start": 0, "confusion_duration": 0,
 }
 #: The cluster's relay thread lets the others run once per this many events.
@@ -139,7 +143,6 @@ class Dashboard:
                  messages_per_batch: int = 400, heartbeat_s: float = 1.0,
                  snapshot_epochs: int = 60) -> None:
         self.socketio = socketio
-        _send_json_only(socketio)
         self.cluster_factory = cluster_factory
         self.settings = {**DEFAULT_SETTINGS, **settings}
         self.batch_interval_s = batch_interval_s
@@ -587,18 +590,11 @@ class JsonPacket(Packet):
     The pages and this server exchange JSON only, yet python-socketio walks
     every value of every packet it emits looking for bytes, in Python: for a
     batch of a few hundred events that walk cost more than the JSON encoding
-    (bench/dashboard_pipeline.py, docs/PERFORMANCE.md).
+    (bench/dashboard_pipeline.py, docs/PERFORMANCE.md). ``app.py`` gives it
+    to Flask-SocketIO as the serializer.
     """
 
     uses_binary_events = False
-
-
-def _send_json_only(socketio: Any) -> None:
-    # What SocketIO(app, serializer=JsonPacket) would set; the app may have
-    # been built before the dashboard.
-    server = getattr(socketio, "server", None)
-    if server is not None and getattr(server, "packet_class", None) is Packet:
-        server.packet_class = JsonPacket
 
 
 def _public(settings: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 import backend.web.dashboard as dashboard_module
-from backend.web.dashboard import YIELD_EVERY, Inbox
+from backend.web.dashboard import YIELD_EVERY, Inbox, JsonPacket
 from tests.web.conftest import Rig
 
 
@@ -146,6 +146,7 @@ def test_batches_arrive_whole_without_the_binary_scan(rig: Rig) -> None:
     batch = received(client, "batch")[0]
     assert [e for e in batch["events"] if e["type"] == "finalize"] == [
         {"t": batch["events"][0]["t"], **event}]
+    assert rig.dashboard.socketio.server.packet_class is JsonPacket
     # The page's own emits (with an acknowledgement) still work both ways.
     assert client.emit("clock", {"action": "pause"}, callback=True)["ok"] is True
 

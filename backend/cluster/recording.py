@@ -28,6 +28,9 @@ MAX_BYTES = 64 * 1024 * 1024
 MAX_EVENTS = 2_000_000
 #: Events written between two flushes to disk.
 FLUSH_EVERY = 500
+#: Types of the message traces (animation only), which a recording that has
+#: grown large may leave out.
+TRACE_TYPES = frozenset({"send", "deliver"})
 
 
 class RecordingError(ValueError):

@@ -47,7 +47,10 @@ START_TIMEOUT_S = 20.0
 #: How long a node may take to acknowledge a transaction.
 ACK_TIMEOUT_S = 3.0
 #: Time between wiring the nodes and epoch 1, so every node starts epoch 1.
-GENESIS_MARGIN_S = 0.3
+#: Every hello is in by then: only the start commands (a few hundred bytes
+#: on an open link each) have to arrive, and a node that gets its command a
+#: little late still enters epoch 1, only later in it.
+GENESIS_MARGIN_S = 0.1
 
 
 class ClusterError(Exception):
@@ -190,6 +193,7 @@ class Cluster:
         self._stopped = threading.Event()
         self._started = False
         self._relay_thread: threading.Thread | None = None
+        self._hold_events = False
         self._accept_thread: threading.Thread | None = None
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.bind(("127.0.0.1", 0))
@@ -198,14 +202,21 @@ class Cluster:
 
     # --- life -------------------------------------------------------------
 
-    def start(self) -> None:
-        """Spawn every node, wait for their hellos, then give them a genesis."""
+    def start(self, *, hold_events: bool = False) -> None:
+        """Spawn every node, wait for their hellos, then give them a genesis.
+
+        With ``hold_events`` the events wait in the queue until the first
+        :meth:`subscribe` (a server that starts its cluster before it can
+        take the events); otherwise they are relayed from now on.
+        """
         if self._started:
             raise ClusterError("the cluster was already started", 409)
         self._started = True
         atexit.register(self.stop)
         self._accept_thread = self._spawn_thread(self._accept_loop, "accept")
-        self._relay_thread = self._spawn_thread(self._relay_loop, "relay")
+        self._hold_events = hold_events and not self._subscribers
+        if not self._hold_events:
+            self._relay_thread = self._spawn_thread(self._relay_loop, "relay")
         for handle in self.nodes.values():
             self._spawn(handle)
         try:
@@ -421,6 +432,9 @@ class Cluster:
                   ) -> Callable[[], None]:
         """Call ``callback(event)`` for every event, from the relay thread."""
         self._subscribers.append(callback)
+        if self._hold_events:
+            self._hold_events = False
+            self._relay_thread = self._spawn_thread(self._relay_loop, "relay")
 
         def unsubscribe() -> None:
             with contextlib.suppress(OSError, ValueError):

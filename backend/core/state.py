@@ -137,7 +137,10 @@ class Streamlet:
         self.finalized_txs: set[str] = set()
         self._final_tx_heights: dict[int, tuple[str, ...]] = {}
         self.pool: dict[str, Transaction] = {}
+        # The echo filter: message id -> epoch it was recorded in, and the
+        # ids by that epoch, so pruning visits only the epochs it forgets.
         self._seen: dict[str, int] = {}
+        self._seen_by_epoch: dict[int, list[str]] = {}
         # Messages held back during the confusion period, and whether they are
         # being processed now (when late votes are allowed).
         self._held: list[tuple[Message, int]] = []
@@ -234,7 +237,7 @@ class Streamlet:
         out = Output()
         for tx in self.pool.values():
             message = TxMessage(tx)
-            self._seen[message.id] = self.epoch
+            self._mark_seen(message.id, self.epoch)
             out.send.append(Send(self.peers, message))
         return out
 
@@ -263,7 +266,7 @@ class Streamlet:
                 return out
             if isinstance(message, Vote) and not self._vote_admissible(message, out):
                 return out
-            self._seen[message.id] = self.epoch
+            self._mark_seen(message.id, self.epoch)
             if self.config.echo:
                 targets = tuple(p for p in self.peers
                                 if p != via and p != getattr(message, "sender", 0))
@@ -366,7 +369,7 @@ class Streamlet:
         self.last_proposed_epoch = self.epoch
         out.persist.append(ProposalRecord(self.epoch, block.hash))
         message = Propose(block)
-        self._seen[message.id] = self.epoch
+        self._mark_seen(message.id, self.epoch)
         out.send.append(Send(self.peers, message))
         out.events.append({"type": "propose", "epoch": self.epoch,
                            "block": block.summary()})
@@ -448,7 +451,7 @@ class Streamlet:
         self.last_vote_extended_height = block.height - 1
         out.persist.append(VoteRecord(epoch, block.hash, block.height - 1))
         vote = Vote(self.id, epoch, block.hash)
-        self._seen[vote.id] = epoch
+        self._mark_seen(vote.id, epoch)
         out.send.append(Send(self.peers, vote))
         out.events.append({"type": "vote", "epoch": epoch, "block": block.hash,
                            "height": block.height, "parent": block.parent})
@@ -758,7 +761,7 @@ class Streamlet:
                            "receiver": tx.receiver, "amount": tx.amount})
         if spread:
             message = TxMessage(tx)
-            self._seen[message.id] = self.epoch
+            self._mark_seen(message.id, self.epoch)
             out.send.append(Send(self.peers, message))
 
     def _prune_below(self, height: int) -> None:
@@ -793,6 +796,14 @@ class Streamlet:
         for h in [h for h in self._final_tx_heights if h < height]:
             self.finalized_txs.difference_update(self._final_tx_heights.pop(h))
 
+    def _mark_seen(self, message_id: str, epoch: int) -> None:
+        self._seen[message_id] = epoch
+        bucket = self._seen_by_epoch.get(epoch)
+        if bucket is None:
+            self._seen_by_epoch[epoch] = [message_id]
+        else:
+            bucket.append(message_id)
+
     def _reject(self, out: Output, kind: str, reason: str, ref: str) -> None:
         out.events.append({"type": "rejected", "kind": kind, "reason": reason,
                            "ref": ref})
@@ -811,7 +822,11 @@ class Streamlet:
         # record, and last_vote_extended_height the promise it carries.
         for epoch in [e for e in self.voted if e < late]:
             del self.voted[epoch]
-        self._seen = {k: e for k, e in self._seen.items() if e >= horizon}
+        seen = self._seen
+        for epoch in [e for e in self._seen_by_epoch if e < horizon]:
+            for message_id in self._seen_by_epoch.pop(epoch):
+                if seen.get(message_id) == epoch:  # not recorded again since
+                    del seen[message_id]
         for h in [h for h, e in self._vote_seen_epoch.items() if e < horizon]:
             del self._vote_seen_epoch[h]
             if h not in self.blocks and h not in self.notarized:

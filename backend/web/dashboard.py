@@ -29,6 +29,7 @@ from typing import Any
 
 from socketio.packet import Packet
 
+from .launch import DEFAULT_SETTINGS, Launched
 from .observer import MESSAGE_TYPES, Observer
 from .replay import RecordedRun
 from .runs import RECORDING, RunRecording, RunStore
@@ -36,16 +37,6 @@ from .scenarios import LoadedScenario, ScenarioPlayer, play_step
 
 log = logging.getLogger(__name__)
 
-#: The settings a cluster is built from, as ClusterConfig takes them.
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "nodes": 5, "delta": 1.0, "leader": "round-robin", "echo": True, "seed": 0,
-    "tx_rate": 0.0, "trace_messages": True, "data_dir": None,
-    # Echo traces sampled at the nodes, 1 in k with k from n and Δ: at n = 15
-    # and Δ = 0.05 s they would be over 90 % of a stream the server cannot
-    # take in, and the page hides echoes unless asked (docs/PERFORMANCE.md).
-    "echo_trace_every": 0,
-    "confusion_start": 0, "confusion_duration": 0,
-}
 #: The cluster's relay thread lets the others run once per this many events.
 YIELD_EVERY = 256
 #: Settings that belong to one scenario (the course's fork demonstration) and
@@ -141,7 +132,7 @@ class Dashboard:
     def __init__(self, socketio: Any, cluster_factory: Callable[[dict], Any],
                  settings: dict[str, Any], *, batch_interval_s: float = 0.05,
                  messages_per_batch: int = 400, heartbeat_s: float = 1.0,
-                 snapshot_epochs: int = 60) -> None:
+                 snapshot_epochs: int = 60, runs: RunStore | None = None) -> None:
         self.socketio = socketio
         self.cluster_factory = cluster_factory
         self.settings = {**DEFAULT_SETTINGS, **settings}
@@ -167,7 +158,8 @@ class Dashboard:
         self._last_emit = 0.0
         self._overflow_logged = 0
         #: One folder per run, and the recording of the current one.
-        self.runs = RunStore(self.settings.get("data_dir"))
+        self.runs = runs if runs is not None else RunStore(
+            self.settings.get("data_dir"))
         self.recording: RunRecording | None = None
         #: Set while a recorded run is replayed instead of a live cluster.
         self.replay: dict[str, Any] | None = None
@@ -180,10 +172,17 @@ class Dashboard:
 
     # --- lifecycle -----------------------------------------------------
 
-    def start(self, *, cluster: bool = True) -> None:
-        """Start the cluster (unless replaying) and the relay task (once)."""
+    def start(self, *, cluster: bool = True,
+              launched: Launched | None = None) -> None:
+        """Start the cluster (unless replaying) and the relay task (once).
+
+        ``launched``: a cluster already started in a folder of ``self.runs``
+        (``launch.py``), taken over instead of starting one.
+        """
         with self._control:
-            if cluster:
+            if launched is not None:
+                self._start_cluster(launched)
+            elif cluster:
                 self._start_cluster()
             if self._relay_task is None:
                 self._relay_task = self.socketio.start_background_task(
@@ -192,9 +191,12 @@ class Dashboard:
                 self.socketio.start_background_task(self._play_loop,
                                                     self.player)
 
-    def _start_cluster(self) -> None:
-        run_dir = self.runs.new_run()
-        cluster = self.cluster_factory({**self.settings, "data_dir": str(run_dir)})
+    def _start_cluster(self, launched: Launched | None = None) -> None:
+        if launched is None:
+            run_dir = self.runs.new_run()
+            cluster = self.cluster_factory({**self.settings, "data_dir": str(run_dir)})
+        else:
+            run_dir, cluster = launched.run_dir, launched.cluster
         recording = RunRecording(run_dir / RECORDING, _public(self.settings))
         with self._view:
             self.generation += 1
@@ -216,7 +218,8 @@ class Dashboard:
                 # wait until a busy cluster's queue runs dry.
                 self.socketio.sleep(0)
         self._unsubscribe = cluster.subscribe(relay)
-        cluster.start()
+        if launched is None:
+            cluster.start()  # a launched one relays from its first subscriber
         self._refresh_nodes()
         log.info("cluster started: %s", _describe(self.settings))
 

@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backend.cluster.recording import MAX_BYTES, MAX_EVENTS, Recorder
-
-from .observer import MESSAGE_TYPES
+# Not the observer's MESSAGE_TYPES: the observer imports networkx, and the
+# server makes its first run folder before it imports anything slow.
+from backend.cluster.recording import MAX_BYTES, MAX_EVENTS, TRACE_TYPES, Recorder
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class RunRecording:
         self.full = False
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if self.full or (self.traces_off and event.get("type") in MESSAGE_TYPES):
+        if self.full or (self.traces_off and event.get("type") in TRACE_TYPES):
             return
         self.recorder(event)
         self.events += 1

@@ -111,7 +111,6 @@ def serve(args: Any) -> int:
 
     from backend.cluster.recording import RecordingError, read_recording
 
-    from .app import create_app
     from .scenarios import ScenarioPlayer, load_scenario
     from .security import PresenterGate, new_token
     from .validation import InputError, cluster_settings
@@ -152,29 +151,43 @@ def serve(args: Any) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {_why(exc)}", file=sys.stderr)
         return 1
-    app = create_app(settings=settings, async_mode=async_mode, start=False,
-                     presenter_token=gate.token)
-    app_holder.append(app)
-    dashboard = app.extensions["streamlet"]
-    if scenario is not None:
-        dashboard.player = ScenarioPlayer(scenario.steps, scenario.name)
-        dashboard.scenario_info = {"name": scenario.name,
-                                   "description": scenario.description}
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    launched = dashboard = None
     try:
+        if recording is None:
+            # The nodes start before Flask and Socket.IO are imported: the
+            # imports then overlap the cluster's first epochs (launch.py).
+            from .launch import launch_cluster
+
+            launched = launch_cluster(settings)
+        from .app import create_app
+
+        app = create_app(settings=settings, async_mode=async_mode, start=False,
+                         presenter_token=gate.token,
+                         runs=launched.runs if launched else None)
+        app_holder.append(app)
+        dashboard = app.extensions["streamlet"]
+        if scenario is not None:
+            dashboard.player = ScenarioPlayer(scenario.steps, scenario.name)
+            dashboard.scenario_info = {"name": scenario.name,
+                                       "description": scenario.description}
         if recording is not None:
             try:
                 dashboard.open_replay(*recording)
             except RecordingError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
-        dashboard.start(cluster=recording is None)
+        dashboard.start(cluster=recording is None, launched=launched)
+        launched = None  # the dashboard owns it now
         _serve(listener, app, host, async_mode, gate.token)
     except (KeyboardInterrupt, _Terminated):
         pass  # eventlet's server loop swallows these itself and just returns
     finally:
         listener.close()
-        dashboard.shutdown()
+        if launched is not None:
+            launched.abandon()  # stopped before the dashboard took it over
+        if dashboard is not None:
+            dashboard.shutdown()
         log.info("dashboard stopped; every node process reaped")
     return 0
 

@@ -218,3 +218,24 @@ def test_nodes_sample_their_echo_traces_as_configured(make_cluster):
     sends = list(traces)
     assert all("weight" not in e for e in sends if not e["echo"])
     assert all(e["weight"] >= 1 for e in sends if e["echo"])
+
+
+def test_held_events_wait_for_the_first_subscriber(tmp_path):
+    cluster = Cluster(ClusterConfig(nodes=3, delta=0.05,
+                                    data_dir=str(tmp_path / "held")))
+    try:
+        cluster.start(hold_events=True)
+        assert cluster.genesis is not None  # started: wired, genesis given
+        wait_for(lambda: cluster._events.qsize() >= 10, timeout_s=20,
+                 what="events queued before anyone subscribed")
+        got: list[dict] = []
+        cluster.subscribe(got.append)
+        wait_for(lambda: any(e["type"] == "finalize" for e in list(got)),
+                 timeout_s=20, what="a finalization relayed")
+        # Nothing was lost while held: the first events are the spawns.
+        spawned = [e["node"] for e in got[:3] if e["type"] == "node_status"]
+        assert sorted(spawned) == [1, 2, 3]
+    finally:
+        cluster.stop()
+        for handle in cluster.nodes.values():
+            assert handle.proc is None or handle.proc.poll() is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.core import Config, Propose, Streamlet, snapshot_from_records
+from backend.core import Config, Propose, Streamlet, TxMessage, snapshot_from_records
 from backend.core.chain import GENESIS, Block, Transaction
 
 
@@ -91,3 +91,24 @@ def test_restart_does_not_put_finalized_transactions_back_in_the_pool():
     assert set(again.pool) == pending
     assert again.finalized_height == node.finalized_height
     assert len(again.finalized) <= 8 + 32 + 1
+
+
+def test_echo_filter_forgets_old_epochs_but_not_a_message_seen_again():
+    node = Streamlet(Config(n=3, stale_vote_epochs=4), 1)
+    node.on_epoch(1)
+    old, again = Transaction(2, 3, 1, 5), Transaction(2, 3, 2, 5)
+    node.on_message(TxMessage(old), via=2)
+    node.on_message(TxMessage(again), via=2)
+    node.on_epoch(3)
+    node.rebroadcast_pool()  # records both ids again, in epoch 3
+    node.pool.pop(old.id)
+    for epoch in range(4, 8):
+        node.on_epoch(epoch)
+    # Epoch 1's records are forgotten; epoch 3's are still within the horizon.
+    assert TxMessage(again).id in node._seen
+    assert all(epoch >= 7 - 4 for epoch in node._seen.values())
+    assert min(node._seen_by_epoch) >= 3
+    for epoch in range(8, 12):
+        node.on_epoch(epoch)
+    assert TxMessage(again).id not in node._seen
+    assert min(node._seen_by_epoch, default=8) >= 11 - 4

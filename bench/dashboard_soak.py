@@ -67,7 +67,7 @@ PROBE_JS = r"""
   function reset() {
     s = { intervals: [], work: [], eventLag: [], messageLag: [], screenLag: [],
           receiveLag: [], emitLag: [], unrendered: [], batches: 0, events: 0,
-          messages: 0,
+          messages: 0, weightedMessages: 0,
           droppedMessages: 0, renders: 0, longTasks: 0, longTaskMs: 0, mutations: 0,
           since: performance.now() };
   }
@@ -78,6 +78,9 @@ PROBE_JS = r"""
       s.batches++;
       s.events += batch.events?.length ?? 0;
       s.messages += batch.messages?.length ?? 0;
+      // A node that samples its echo traces sends 1 in k, each weighted by
+      // the k it stands for: the weights count the node's real traces.
+      for (const m of batch.messages ?? []) s.weightedMessages += m.weight ?? 1;
       s.droppedMessages += batch.dropped_messages ?? 0;
       if (typeof batch.t !== "number") return;
       s.receiveLag.push(nowS() - batch.t);
@@ -160,6 +163,7 @@ PROBE_JS = r"""
     const mem = performance.memory;
     const out = {
       seconds, batches: s.batches, events: s.events, messages: s.messages,
+      weightedMessages: s.weightedMessages,
       droppedMessages: s.droppedMessages, renders: s.renders,
       longTasks: s.longTasks, longTaskMs: s.longTaskMs, mutations: s.mutations,
       frameIntervalMs: spread(s.intervals), frameWorkMs: spread(s.work),

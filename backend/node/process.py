@@ -25,7 +25,7 @@ import random
 import re
 import time
 import zlib
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +63,10 @@ MAX_REJECTED_EVENTS_PER_EPOCH = 32
 STATS_EVERY_S = 1.0
 #: An incoming connection must introduce itself within this time.
 HELLO_TIMEOUT_S = 5.0
-#: Bytes of validated messages kept to recognise their echoed copies.
-MAX_KNOWN_BYTES = 4 * 1024 * 1024
+#: Bytes of validated messages kept to recognise their echoed copies. Copies
+#: arrive within an epoch or two of the original; 512 KiB holds about 200
+#: epochs of 15 nodes' proposals and votes. The oldest are forgotten first.
+MAX_KNOWN_BYTES = 512 * 1024
 #: With echo traces sampled automatically (``echo_trace_every=0``): about how
 #: many echo sends, and as many deliveries, a node traces per second. The page
 #: hides echoes unless asked and draws a few hundred messages at a time, while
@@ -388,7 +390,7 @@ class NodeProcess:
         self._rejected_reported = 0
         self._events: list[dict[str, Any]] = []
         # Messages validated so far, by the bytes of their ``m`` (_recall).
-        self._known: dict[bytes, Any] = {}
+        self._known: OrderedDict[bytes, Any] = OrderedDict()
         self._known_bytes = 0
         self._control_writer: asyncio.StreamWriter | None = None
         self._caught_up = not self.restored
@@ -554,11 +556,13 @@ class NodeProcess:
         parts = _split_frame(body)
         if parts is None or parts[0] in self._known:
             return
-        if self._known_bytes > MAX_KNOWN_BYTES:
-            self._known.clear()  # bounded memory; copies of old messages are rare
-            self._known_bytes = 0
-        self._known[parts[0]] = message
+        known = self._known
+        known[parts[0]] = message
         self._known_bytes += len(parts[0])
+        # Oldest first, a few at a time: clearing the whole map at once let it
+        # fill to the cap and back, a slow 15-minute saw in the node's memory.
+        while self._known_bytes > MAX_KNOWN_BYTES and known:
+            self._known_bytes -= len(known.popitem(last=False)[0])
 
     def _recall(self, body: bytearray) -> _Known | None:
         """The message of a frame whose ``m`` this node validated before."""

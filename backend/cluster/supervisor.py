@@ -75,6 +75,9 @@ class ClusterConfig:
     #: and deliveries (each trace weighted by those left out; direct messages
     #: always traced). 1: every one; 0: chosen from n and Δ by each node.
     echo_trace_every: int = 1
+    #: Nodes report each vote they count (``tally``: n² events a good epoch,
+    #: the most numerous kind after the message traces).
+    tallies: bool = True
     #: Nodes report only finalizations, status and counters (headless runs).
     quiet: bool = False
     data_dir: str | None = None
@@ -106,6 +109,8 @@ class ClusterConfig:
         if isinstance(self.echo_trace_every, bool) or not isinstance(
                 self.echo_trace_every, int) or not 0 <= self.echo_trace_every <= 10_000:
             raise ClusterError("echo_trace_every must be a whole number up to 10000")
+        if not isinstance(self.tallies, bool):
+            raise ClusterError("tallies must be true or false")
         if self.confusion_duration > 15:
             raise ClusterError("confusion_duration must be at most 15 epochs")
         if not (math.isfinite(self.tx_rate) and 0 <= self.tx_rate <= 1000):
@@ -596,6 +601,8 @@ class Cluster:
                     str(self.config.echo_trace_every)]
         if self.config.quiet:
             cmd.append("--quiet")
+        if not self.config.tallies:
+            cmd.append("--no-tallies")
         if self.config.confusion_duration:
             cmd += ["--confusion", str(self.config.confusion_start),
                     str(self.config.confusion_duration)]

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                         dest="echo_trace_every", metavar="K",
                         help="with --trace: 1 in K echo traces, each with the "
                         "weight of those left out (1: all; 0: K from n and Δ)")
+    parser.add_argument("--no-tallies", action="store_false", dest="tallies",
+                        help="do not report each vote counted (n² a good epoch)")
     parser.add_argument("--quiet", action="store_true",
                         help="report only finalizations, status and counters")
     parser.add_argument("--seed", type=int, default=0)
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                        trace=args.trace, seed=args.seed,
                        keep_heights=args.keep_heights, quiet=args.quiet,
                        confusion=tuple(args.confusion),
-                       echo_trace_every=max(0, args.echo_trace_every))
+                       echo_trace_every=max(0, args.echo_trace_every),
+                       tallies=args.tallies)
     asyncio.run(node.run())
     return 0
 

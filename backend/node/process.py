@@ -347,7 +347,7 @@ class NodeProcess:
                  echo: bool = True, trace: bool = False, seed: int = 0,
                  keep_heights: int = 256, quiet: bool = False,
                  confusion: tuple[int, int] = (0, 0),
-                 echo_trace_every: int = 1) -> None:
+                 echo_trace_every: int = 1, tallies: bool = True) -> None:
         self.id = node_id
         self.n = n
         self.delta_s = delta_s
@@ -363,6 +363,9 @@ class NodeProcess:
         #: next emitted one carries them in its ``weight``.
         self._untraced = {"send": 0, "deliver": 0}
         self.quiet = quiet
+        #: Event types this node does not report.
+        self._unreported = CHATTY_EVENTS if quiet else (
+            frozenset() if tallies else frozenset({"tally"}))
         self._stats_at = 0.0
         self.config = Config(n=n, leader=leader, echo=echo,
                              keep_heights=keep_heights,
@@ -497,7 +500,7 @@ class NodeProcess:
         return weight
 
     def emit(self, event: dict[str, Any]) -> None:
-        if self.quiet and event["type"] in CHATTY_EVENTS:
+        if event["type"] in self._unreported:
             return
         if event["type"] == "rejected":
             # A flood of refused messages must not become a flood of events.

@@ -205,9 +205,13 @@ def test_a_new_cluster_refuses_the_stores_of_another_run(tmp_path):
     assert "already holds node stores" in str(err.value)
 
 
-def test_nodes_sample_their_echo_traces_as_configured(make_cluster):
+def test_nodes_sample_their_echo_traces_and_skip_tallies_as_configured(
+        make_cluster):
     traces: list[dict] = []
-    cluster = make_cluster(nodes=4, trace_messages=True, echo_trace_every=3)
+    kinds: set[str] = set()
+    cluster = make_cluster(nodes=4, trace_messages=True, echo_trace_every=3,
+                           tallies=False)
+    cluster.subscribe(lambda e: kinds.add(e["type"]))
     cluster.subscribe(lambda e: traces.append(e) if e["type"] == "send" else None)
 
     def seen() -> bool:
@@ -218,6 +222,7 @@ def test_nodes_sample_their_echo_traces_as_configured(make_cluster):
     sends = list(traces)
     assert all("weight" not in e for e in sends if not e["echo"])
     assert all(e["weight"] >= 1 for e in sends if e["echo"])
+    assert "vote" in kinds and "tally" not in kinds
 
 
 def test_held_events_wait_for_the_first_subscriber(tmp_path):

@@ -1,4 +1,5 @@
-"""Echo traces sampled at the node: 1 in k kept, weights keep the counts right.
+"""Echo traces sampled at the node (1 in k kept, weights keep the counts right),
+and tallies left out when asked: the two largest parts of a traced stream.
 
 With echo on, most of a traced node's events are traces of echoes (a node
 forwarding what it received, PROTOCOL.md's echo rule). A node told to trace
@@ -133,6 +134,20 @@ def test_automatic_k_follows_n_and_delta(tmp_path):
             assert node._echo_every == auto_echo_trace_every(N, 2.0)
             node._set_clock({"genesis": None, "epoch_s": 0.1})  # Δ = 0.05 s
             assert node._echo_every == auto_echo_trace_every(N, 0.1) > 1
+        finally:
+            node.store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_node_without_tallies_reports_its_votes_but_not_each_count(tmp_path):
+    async def scenario() -> None:
+        node = NodeProcess(1, N, 1.0, "round-robin", str(tmp_path / "n1.sqlite"),
+                           control_port=0, tallies=False)
+        try:
+            node.emit({"type": "tally", "block": "ab", "voter": 2, "count": 1})
+            node.emit({"type": "vote", "block": "ab"})
+            assert [e["type"] for e in node._events] == ["vote"]
         finally:
             node.store.close()
 

@@ -127,3 +127,54 @@ export function ringPosition(index, n, cx, cy, radius) {
   const angle = -Math.PI / 2 + (2 * Math.PI * index) / n;
   return { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle) };
 }
+
+/**
+ * The epochs of the tree worth drawing in full: those of the columns a
+ * scrolled panel shows, plus `marginEpochs` on each side, within the
+ * window [minEpoch, maxEpoch]. Column e starts at leftPx + (e - minEpoch) ·
+ * colPx; the panel shows [scrollLeftPx, scrollLeftPx + viewWidthPx). With the
+ * panel's width not yet known (0), every epoch of the window counts as shown.
+ */
+export function epochsInView({ minEpoch, maxEpoch, scrollLeftPx, viewWidthPx, colPx,
+                               leftPx = 0, marginEpochs = 0 }) {
+  if (!(viewWidthPx > 0)) return { from: minEpoch, to: maxEpoch };
+  const first = minEpoch + Math.floor((scrollLeftPx - leftPx) / colPx) - marginEpochs;
+  const last = minEpoch + Math.ceil((scrollLeftPx + viewWidthPx - leftPx) / colPx)
+    + marginEpochs;
+  const from = Math.min(maxEpoch, Math.max(minEpoch, first));
+  return { from, to: Math.max(from, Math.min(maxEpoch, last)) };
+}
+
+/**
+ * Where a message dot starts and stops on the ring: from node a towards node
+ * b, moved `offsetPx` sideways so a→b and b→a do not overlap; a dropped
+ * message stops halfway.
+ */
+export function messageTrip(a, b, dropped, offsetPx = 7) {
+  const len = Math.hypot(b.x - a.x, b.y - a.y) || 1;
+  const ox = ((b.y - a.y) / len) * offsetPx;
+  const oy = ((a.x - b.x) / len) * offsetPx;
+  const start = { x: a.x + ox, y: a.y + oy };
+  const end = dropped ? { x: (a.x + b.x) / 2 + ox, y: (a.y + b.y) / 2 + oy }
+    : { x: b.x + ox, y: b.y + oy };
+  return { start, end };
+}
+
+/**
+ * Where a message dot is `elapsedMs` into a trip of `travelMs` (from
+ * messageTrip): it moves at an even pace from start to end; a dropped one
+ * reaches its stop in half the time, then stays there as a lost mark that
+ * fades, `fade` going from 0 to 1 over the other half.
+ */
+export function dotAt(trip, elapsedMs, travelMs, dropped) {
+  const moveMs = dropped ? travelMs / 2 : travelMs;
+  const k = moveMs > 0 ? Math.min(1, Math.max(0, elapsedMs / moveMs)) : 1;
+  const { start, end } = trip;
+  const dot = { x: start.x + (end.x - start.x) * k, y: start.y + (end.y - start.y) * k,
+                lost: false, fade: 0 };
+  if (dropped && elapsedMs >= moveMs) {
+    dot.lost = true;
+    dot.fade = Math.min(1, (elapsedMs - moveMs) / Math.max(1, travelMs - moveMs));
+  }
+  return dot;
+}

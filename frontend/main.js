@@ -75,6 +75,9 @@ const tree = createTreeView($("#tree-scroll"), $("#tree"), {
     hoveredBlock = hash;
     dirty = true;
   },
+  onViewChange() {
+    dirty = true;  // scrolled: the epochs now in view get their details
+  },
 });
 const clock = createClockView($("#clock"));
 const inspector = createInspectorView($("#inspector"), {
@@ -304,6 +307,7 @@ function frame(time) {
     inspector.render(shown, selectedNode, nowS());  // keeps the uptime ticking
     lastRender = time;
   }
+  network.tick(performance.now());  // the messages in flight move at every frame
   requestAnimationFrame(frame);
 }
 requestAnimationFrame(frame);

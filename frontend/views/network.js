@@ -2,9 +2,15 @@
 // crashed nodes greyed with a cross, and every traced message travelling
 // from its sender to its receiver, for as long as the trip really took plus
 // a floor that keeps a 1 ms hop visible.
+//
+// The messages are drawn on a canvas laid over the links, once a frame
+// (tick). As SVG dots moved by d3 they were 2,000 DOM changes a second; moved
+// by compositor animations, one layer each, and the compositor of a machine
+// without a GPU could not keep up with a hundred of them
+// (bench/dashboard_render.py, docs/PERFORMANCE.md).
 
 import { t } from "../i18n.js";
-import { ringPosition } from "../layout.js";
+import { dotAt, messageTrip, ringPosition } from "../layout.js";
 import { faultyLinks, travelMs } from "../model.js";
 import { setAttr, setClass, setText } from "./dom.js";
 
@@ -12,6 +18,11 @@ const d3 = globalThis.d3;
 const CX = 300;
 const CY = 285;
 const RING = 205;
+const W = 600;  // the SVG's viewBox (templates/index.html)
+const H = 560;
+// Colours of the dots by message kind, as CSS custom properties (dashboard.css).
+const KIND_COLOUR = { propose: "--orange", vote: "--green", tx: "--purple",
+                      sync_request: "--yellow", sync_response: "--yellow" };
 // At most this many messages are drawn at once; the rest are counted.
 const MAX_IN_FLIGHT = 220;
 
@@ -23,7 +34,18 @@ export function createNetworkView(svgEl, { onSelect, onLink }) {
   const svg = d3.select(svgEl);
   const gLinks = svg.append("g").attr("class", "links");
   const gHits = svg.append("g").attr("class", "link-hits");
-  const gMessages = svg.append("g").attr("class", "messages");
+  // A foreignObject keeps the SVG's coordinates and the canvas's place
+  // between the links and the nodes.
+  const messageLayer = svg.append("foreignObject").attr("class", "messages")
+    .attr("x", 0).attr("y", 0).attr("width", W).attr("height", H);
+  const canvas = messageLayer.append("xhtml:canvas").node();
+  const scale = Math.min(2, globalThis.devicePixelRatio || 1);
+  canvas.width = W * scale;
+  canvas.height = H * scale;
+  const ctx = canvas.getContext("2d");
+  let flying = [];     // the dots to draw: trip, start time, duration, looks
+  let painted = false; // something is on the canvas
+  let colours = null;
   const gLeader = svg.append("g").attr("class", "leader");
   const gNodes = svg.append("g").attr("class", "nodes");
   const started = new Map();  // message key -> performance.now() when drawn
@@ -96,16 +118,27 @@ export function createNetworkView(svgEl, { onSelect, onLink }) {
       (enter) => enter.append("text").attr("class", "leader-tag").text("leader")
         .attr("x", leader?.x ?? CX).attr("y", (leader?.y ?? CY) - radius - 14),
     );
-    ring.attr("r", radius + 9);
-    tag.text(t("network.leader"));
+    ring.call(setAttr, "r", radius + 9);
+    tag.call(setText, t("network.leader"));
     // Move only when the leader changes: restarting the move at every render
     // would keep the ring from ever arriving.
     const placeKey = `${state.leader}@${leader?.x},${leader?.y}`;
     if (leader && placeKey !== leaderPlace) {
       leaderPlace = placeKey;
-      ring.transition("move").duration(350).attr("cx", leader.x).attr("cy", leader.y);
-      tag.transition("move").duration(350).attr("x", leader.x)
-        .attr("y", leader.y - radius - 14);
+      const from = { x: Number(ring.attr("cx")), y: Number(ring.attr("cy")) };
+      ring.attr("cx", leader.x).attr("cy", leader.y);
+      tag.attr("x", leader.x).attr("y", leader.y - radius - 14);
+      // The ring and its tag are at the new leader already; a transform
+      // animation, which the compositor runs, slides them there from the old
+      // one (the leader changes every epoch: a d3 transition of cx and cy
+      // repainted the page at most frames).
+      const slide = [
+        { transform: `translate(${from.x - leader.x}px, ${from.y - leader.y}px)` },
+        { transform: "translate(0px, 0px)" },
+      ];
+      for (const el of [ring.node(), tag.node()]) {
+        el.animate(slide, { duration: 350, easing: "ease-in-out" });
+      }
     }
   }
 
@@ -177,31 +210,48 @@ export function createNetworkView(svgEl, { onSelect, onLink }) {
       if (!state.messages.has(key)) started.delete(key);
     }
 
-    gMessages.selectAll("circle.msg").data(visible, (m) => m.key).join(
-      (enter) => enter.append("circle")
-        .attr("class", (m) => `msg ${m.kind}${m.echo ? " echo" : ""}`)
-        .attr("r", (m) => (m.echo ? 5 : 8))
-        .each(function (m) {
-          // Offset each link sideways so a→b and b→a do not overlap.
-          const a = positions.get(m.from);
-          const b = positions.get(m.to);
-          const len = Math.hypot(b.x - a.x, b.y - a.y) || 1;
-          const ox = ((b.y - a.y) / len) * 7;
-          const oy = ((a.x - b.x) / len) * 7;
-          const end = m.dropped
-            ? { x: (a.x + b.x) / 2 + ox, y: (a.y + b.y) / 2 + oy }
-            : { x: b.x + ox, y: b.y + oy };
-          const circle = d3.select(this).attr("cx", a.x + ox).attr("cy", a.y + oy);
-          const trip = circle.transition().duration(m.dropped ? travelMs(m) / 2 : travelMs(m))
-            .ease(d3.easeLinear).attr("cx", end.x).attr("cy", end.y);
-          if (m.dropped) {
-            trip.transition().duration(travelMs(m) / 2)
-              .attr("class", "msg msg-x").attr("r", 11).style("opacity", 0);
-          }
-        }),
-      (update) => update,
-      (exit) => exit.remove(),
-    );
+    flying = visible.map((m) => ({
+      trip: messageTrip(positions.get(m.from), positions.get(m.to), m.dropped),
+      t0: started.get(m.key), ms: travelMs(m), dropped: m.dropped, echo: m.echo,
+      kind: m.kind,
+    }));
+    // Read by the benchmarks (the dots are no longer elements to count).
+    const count = String(flying.length);
+    if (canvas.dataset.inFlight !== count) canvas.dataset.inFlight = count;
+  }
+
+  function readColours() {
+    const css = getComputedStyle(svgEl);
+    const get = (name) => css.getPropertyValue(name).trim() || "#999";
+    const byKind = Object.fromEntries(Object.entries(KIND_COLOUR)
+      .map(([kind, name]) => [kind, get(name)]));
+    return { byKind, other: get("--grey"), ink: get("--ink"), lost: get("--vermillion") };
+  }
+
+  // One dot as the stylesheet drew the SVG ones: a filled circle with a thin
+  // ink ring, an echo smaller, faint and dashed; a lost message a red ring
+  // that grows and fades where it was dropped.
+  function drawDot(dot, f) {
+    ctx.beginPath();
+    if (dot.lost) {
+      ctx.globalAlpha = 1 - dot.fade;
+      ctx.arc(dot.x, dot.y, (f.echo ? 5 : 8) + 3 * dot.fade, 0, 2 * Math.PI);
+      ctx.setLineDash([]);
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = colours.lost;
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+      return;
+    }
+    ctx.arc(dot.x, dot.y, f.echo ? 5 : 8, 0, 2 * Math.PI);
+    ctx.globalAlpha = f.echo ? 0.35 : 1;
+    ctx.fillStyle = colours.byKind[f.kind] ?? colours.other;
+    ctx.fill();
+    ctx.globalAlpha = 1;
+    ctx.setLineDash(f.echo ? [2, 2] : []);
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = colours.ink;
+    ctx.stroke();
   }
 
   return {
@@ -210,6 +260,20 @@ export function createNetworkView(svgEl, { onSelect, onLink }) {
     },
     notDrawn() {
       return notDrawn;
+    },
+    /** Draw the messages in flight at `now` (performance.now()); every frame. */
+    tick(now) {
+      if (!flying.length && !painted) return;
+      colours ??= readColours();
+      ctx.setTransform(scale, 0, 0, scale, 0, 0);
+      ctx.clearRect(0, 0, W, H);
+      painted = false;
+      for (const f of flying) {
+        const elapsed = now - f.t0;
+        if (elapsed >= f.ms) continue;
+        drawDot(dotAt(f.trip, elapsed, f.ms, f.dropped), f);
+        painted = true;
+      }
     },
     render(state, selected) {
       const radius = layout(state);
@@ -222,7 +286,7 @@ export function createNetworkView(svgEl, { onSelect, onLink }) {
     reset() {
       started.clear();
       leaderPlace = "";
-      gMessages.selectAll("*").interrupt().remove();
+      flying = [];
     },
   };
 }

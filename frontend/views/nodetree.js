@@ -80,15 +80,21 @@ export function createNodeTreeView(root, { onPick }) {
         const g = enter.append("g").attr("class", "block small");
         g.append("rect").attr("class", "box").attr("width", BW).attr("height", BH)
           .attr("rx", 6);
-        g.append("text").attr("class", "name").attr("x", 5).attr("y", 20);
-        g.append("circle").attr("class", "voted-dot").attr("cx", BW - 6).attr("cy", 7)
-          .attr("r", 4);
+        g.append("text").attr("class", "name");
+        g.append("circle").attr("class", "voted-dot").attr("r", 4);
         g.append("title");
         return g;
       },
     )
-      .call(setAttr, "transform", (p) => `translate(${x(p.block.epoch)},${y(p.lane)})`)
       .call(setAttr, "data-block-hash", (p) => p.block.hash);
+    // Placed with x/y on the parts rather than a transform per block, which
+    // is a paint property node of its own (docs/PERFORMANCE.md).
+    join.select("rect.box").call(setAttr, "x", (p) => x(p.block.epoch))
+      .call(setAttr, "y", (p) => y(p.lane));
+    join.select("text.name").call(setAttr, "x", (p) => x(p.block.epoch) + 5)
+      .call(setAttr, "y", (p) => y(p.lane) + 20);
+    join.select("circle.voted-dot").call(setAttr, "cx", (p) => x(p.block.epoch) + BW - 6)
+      .call(setAttr, "cy", (p) => y(p.lane) + 7);
     join.call(setClass, "notarized", (p) => p.block.notarizedBy.size > 0)
       .call(setClass, "finalized", (p) => p.block.finalizedBy.size > 0)
       .call(setClass, "orphan", (p) => p.block.orphan)
@@ -114,8 +120,9 @@ export function createNodeTreeView(root, { onPick }) {
       const layout = layoutTree(nodeTreeState(tk, state, chosen), WINDOW_EPOCHS);
       const shown = layout.placed.map((p) => p.block);
       const width = LEFT * 2 + Math.max(layout.maxEpoch - layout.minEpoch + 1, 8) * COL;
-      svg.attr("width", width).attr("height", TOP + layout.laneCount * LANE + 6);
-      content.attr("transform", `translate(${-(layout.minEpoch - 1) * COL},0)`);
+      svg.call(setAttr, "width", width)
+        .call(setAttr, "height", TOP + layout.laneCount * LANE + 6);
+      content.call(setAttr, "transform", `translate(${-(layout.minEpoch - 1) * COL},0)`);
       renderTree(layout);
       follower.contentChanged();
 

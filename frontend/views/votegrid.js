@@ -30,7 +30,11 @@ function cellTitle(state, c) {
 export function createVoteGridView(svgEl) {
   const svg = d3.select(svgEl);
   const gRows = svg.append("g").attr("class", "row-labels");
+  // Columns and cells are placed by epoch with x/y, not a transform each (a
+  // transform per cell made every frame's paint dearer: docs/PERFORMANCE.md);
+  // one transform on the group slides the grid as the epochs go by.
   const gCols = svg.append("g").attr("class", "columns");
+  const colX = (epoch) => LEFT + (epoch - 1) * CELL;
 
   return {
     render(state, tk) {
@@ -45,16 +49,17 @@ export function createVoteGridView(svgEl) {
         .call(setAttr, "y", (id) => rowY.get(id) + CELL / 2)
         .call(setText, (id) => `n${id}`);
 
+      gCols.call(setAttr, "transform", `translate(${-(first - 1) * CELL},0)`);
       const cols = gCols.selectAll("g.col").data(grid.columns, (c) => c.epoch).join(
         (enter) => {
           const g = enter.append("g").attr("class", "col").attr("data-epoch", (c) => c.epoch);
-          g.append("text").attr("class", "leader").attr("x", CELL / 2 - 1).attr("y", TOP - 8);
-          g.append("text").attr("class", "epoch").attr("x", CELL / 2 - 1);
+          const mid = (c) => colX(c.epoch) + CELL / 2 - 1;
+          g.append("text").attr("class", "leader").attr("x", mid).attr("y", TOP - 8);
+          g.append("text").attr("class", "epoch").attr("x", mid);
           g.append("title");
           return g;
         },
       )
-        .call(setAttr, "transform", (c) => `translate(${LEFT + (c.epoch - first) * CELL},0)`)
         .call(setClass, "now", (c) => c.epoch === state.epoch);
       cols.select("text.leader").call(setText, (c) => (c.leader ? String(c.leader) : ""));
       cols.select("text.epoch").call(setAttr, "y", height - 4)
@@ -63,6 +68,7 @@ export function createVoteGridView(svgEl) {
         { epoch: c.epoch, leader: c.leader ?? "?" }));
 
       cols.each(function (col) {
+        const x0 = colX(col.epoch);
         const cells = col.cells.map((c) => ({ ...c, proposed: col.proposed }));
         const join = d3.select(this).selectAll("g.cell").data(cells, (c) => c.node).join(
           (enter) => {
@@ -73,15 +79,17 @@ export function createVoteGridView(svgEl) {
             return g;
           },
         )
-          .call(setAttr, "transform", (c) => `translate(0,${rowY.get(c.node)})`)
           .call(setAttr, "data-node", (c) => c.node)
           .call(setAttr, "data-kind", (c) => c.kind);
         join.select("rect").call(setAttr, "class", (c) => `cell ${c.kind}`)
-          .call(setAttr, "data-node", (c) => c.node);
+          .call(setAttr, "data-node", (c) => c.node)
+          .call(setAttr, "x", x0).call(setAttr, "y", (c) => rowY.get(c.node));
         join.select("path.mark").call(setAttr, "d", (c) => {
           const m = CELL - 3;
-          if (c.kind === "crashed") return `M3,3L${m - 3},${m - 3}M${m - 3},3L3,${m - 3}`;
-          if (c.kind === "skipped") return `M3,${m / 2}L${m - 3},${m / 2}`;
+          const [l, tp] = [x0 + 3, rowY.get(c.node) + 3];
+          const [r, bt] = [x0 + m - 3, rowY.get(c.node) + m - 3];
+          if (c.kind === "crashed") return `M${l},${tp}L${r},${bt}M${r},${tp}L${l},${bt}`;
+          if (c.kind === "skipped") return `M${l},${(tp + bt) / 2}L${r},${(tp + bt) / 2}`;
           return "";
         });
         join.select("title").call(setText, (c) => cellTitle(state, c));

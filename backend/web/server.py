@@ -92,7 +92,23 @@ class _Terminated(SystemExit):
     """SIGTERM arrived: unwind through the ``finally`` that stops the nodes."""
 
 
+#: Under eventlet, the green thread that runs serve() (set by serve()).
+_serving: Any = None
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
+    serving = _serving
+    if serving is not None:
+        import greenlet
+        from eventlet import hubs
+
+        if greenlet.getcurrent() is not serving:
+            # Every green thread runs in the main OS thread, so the signal
+            # may land in any of them (the cluster's relay, a page's
+            # request), which the exception would end alone: the nodes
+            # would outlive the server. Raise it where serve() waits.
+            hubs.get_hub().schedule_call_global(0, serving.throw, _Terminated(0))
+            return
     raise _Terminated(0)
 
 
@@ -103,9 +119,13 @@ def serve(args: Any) -> int:
     options (an ``argparse.Namespace`` from run.py will do); missing or None
     ones take the defaults in :data:`DEFAULTS`.
     """
+    global _serving
     async_mode = _option(args, "async_mode")
     if async_mode == "eventlet":
         _patch_for_eventlet()
+        import greenlet
+
+        _serving = greenlet.getcurrent()
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 #: The cluster's relay thread lets the others run once per this many events.
 YIELD_EVERY = 256
+#: Packets waiting to go to one page before it counts as stalled: about five
+#: seconds of batches.
+MAX_QUEUED_PACKETS = 100
 #: Settings that belong to one scenario (the course's fork demonstration) and
 #: are dropped when the cluster is restarted with other settings.
 SCENARIO_ONLY = {"confusion_start": 0, "confusion_duration": 0}
@@ -169,6 +172,8 @@ class Dashboard:
         self.scenario_info: dict[str, str] | None = None
         self.relayed_events = 0
         self.relayed_messages = 0
+        #: Batches not sent to a stalled page (one per page and batch).
+        self.skipped_batches = 0
 
     # --- lifecycle -----------------------------------------------------
 
@@ -454,7 +459,8 @@ class Dashboard:
         """Events taken from the cluster, sent on to the pages, and left out."""
         return {"received": self.inbox.received, "events": self.relayed_events,
                 "messages": self.relayed_messages,
-                "left_out": self.inbox.dropped_messages + self.inbox.overflow}
+                "left_out": self.inbox.dropped_messages + self.inbox.overflow,
+                "skipped_batches": self.skipped_batches}
 
     def transaction(self, tx_id: str) -> dict[str, Any] | None:
         with self._view:
@@ -568,10 +574,35 @@ class Dashboard:
                             for node in self.observer.nodes.values()},
                 "t": now,
             }
-            self.socketio.emit("batch", batch)
+            stalled = self._stalled_pages()
+            self.socketio.emit("batch", batch, skip_sid=stalled or None)
+            self.skipped_batches += len(stalled)
             self.relayed_events += len(batch["events"])
             self.relayed_messages += len(messages)
             return len(events) + len(messages)
+
+
+    def _stalled_pages(self) -> list[str]:
+        """Pages with ``MAX_QUEUED_PACKETS`` or more packets waiting for them.
+
+        python-engineio queues a page's packets without limit until its ping
+        timeout closes the session: a stalled tab (a laptop lid shut, a starved
+        browser) held the server's memory at the height of its backlog. Such a
+        page is skipped; once its queue drains, the next batch it gets shows a
+        gap in ``seq`` and the page asks for a snapshot (``applyBatch``).
+        """
+        server = getattr(self.socketio, "server", None)
+        sockets = getattr(getattr(server, "eio", None), "sockets", None)
+        if not sockets:
+            return []
+        stalled = []
+        for eio_sid, socket in list(sockets.items()):
+            queue = getattr(socket, "queue", None)
+            if queue is not None and queue.qsize() >= MAX_QUEUED_PACKETS:
+                sid = server.manager.sid_from_eio_sid(eio_sid, "/")
+                if sid is not None:
+                    stalled.append(sid)
+        return stalled
 
 
 class _Stored:

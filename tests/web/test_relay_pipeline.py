@@ -160,3 +160,30 @@ def test_the_clusters_relay_lets_other_tasks_run(
         rig.cluster.emit(trace(i, echo=True))
 
     assert sleeps == [0, 0, 0]
+
+
+def test_a_stalled_page_is_skipped_and_sees_the_gap_when_it_drains(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-engineio would queue a stalled page's batches without limit."""
+    fast, slow = rig.socket(), rig.socket()
+    rig.dashboard.relay_once()
+    last_seq = received(slow, "batch")[-1]["seq"]
+    fast.get_received()
+    waiting = {"slow": dashboard_module.MAX_QUEUED_PACKETS}
+    queue = SimpleNamespace(qsize=lambda: waiting["slow"])
+    monkeypatch.setattr(rig.socketio.server.eio, "sockets",
+                        {slow.eio_sid: SimpleNamespace(queue=queue)})
+
+    rig.cluster.emit({"node": 3, "type": "epoch", "epoch": 1, "leader": 1})
+    rig.dashboard.relay_once()
+    assert len(received(fast, "batch")) == 1
+    assert received(slow, "batch") == []
+    assert rig.dashboard.relay_stats()["skipped_batches"] == 1
+
+    waiting["slow"] = 0  # the page caught up with what was queued
+    rig.cluster.emit({"node": 3, "type": "epoch", "epoch": 2, "leader": 2})
+    rig.dashboard.relay_once()
+    # One batch missed: the page's applyBatch sees the gap and asks for a
+    # snapshot (tests/web/js/model.test.mjs covers that side).
+    assert [b["seq"] for b in received(slow, "batch")] == [last_seq + 2]
+    assert rig.dashboard.relay_stats()["skipped_batches"] == 1

@@ -72,6 +72,16 @@ MAX_KNOWN_BYTES = 512 * 1024
 #: hides echoes unless asked and draws a few hundred messages at a time, while
 #: at n = 15 and Δ = 0.05 s every node forwards about 2,000 a second.
 ECHO_TRACES_PER_S = 100
+#: Past this many nodes the budgets shrink as 1/n, so that the whole cluster
+#: sends the dashboard about as many traces at n = 15 as at n = 7: the server
+#: decodes and records every one, and at n = 15 on two shared cores it could
+#: not (docs/PERFORMANCE.md, Pipeline).
+TRACE_BUDGET_NODES = 7
+#: With traces sampled automatically: about how many direct sends, and as
+#: many deliveries, a node traces per second (n ≤ TRACE_BUDGET_NODES). The
+#: page draws at most a hundred traces a batch; direct messages alone are
+#: 2(n² − 1)/2Δ traces a second, 4,480 at n = 15 and Δ = 0.05 s.
+DIRECT_TRACES_PER_S = 40
 
 _FRAME_HEAD = b'{"m":'
 _FRAME_TAIL = b',"st":'
@@ -144,12 +154,28 @@ def auto_echo_trace_every(n: int, epoch_s: float) -> int:
     the same value, so sender and receiver pick the same links to trace.
     """
     per_s = (n - 2) * (n * n - 1) / n / max(epoch_s, 1e-6)
-    return max(1, math.ceil(per_s / ECHO_TRACES_PER_S))
+    return _one_in(per_s, ECHO_TRACES_PER_S, n)
+
+
+def auto_direct_trace_every(n: int, epoch_s: float) -> int:
+    """1 in how many direct traces a node emits when traces are sampled.
+
+    A good epoch has n² - 1 direct messages (a proposal and n votes, each to
+    n - 1 peers): (n² - 1) / n sends per node and epoch, as many deliveries.
+    """
+    per_s = (n * n - 1) / n / max(epoch_s, 1e-6)
+    return _one_in(per_s, DIRECT_TRACES_PER_S, n)
+
+
+def _one_in(per_s: float, budget_per_s: float, n: int) -> int:
+    budget = budget_per_s * min(1.0, TRACE_BUDGET_NODES / max(n, 1))
+    return max(1, math.ceil(per_s / budget))
 
 
 def traced_echo(msg_id: str, src: int, dst: int, every: int) -> bool:
     """Whether the echo of ``msg_id`` on the link ``src`` → ``dst`` is traced.
 
+    (Direct messages too, when they are sampled.)
     A hash of the message and the link rather than a counter, so that the
     sender's ``send`` and the receiver's ``deliver`` of one hop are both kept
     or both left out (the page then animates whole hops), whatever the order
@@ -356,12 +382,15 @@ class NodeProcess:
         self.control_port = control_port
         self.trace = trace
         #: Echo traces: 1 in k is emitted (1: all; 0: k from n and Δ, see
-        #: auto_echo_trace_every). Direct messages are always traced.
+        #: auto_echo_trace_every). Direct messages are all traced unless k is
+        #: automatic: then 1 in auto_direct_trace_every(n, Δ) of them.
         self.echo_trace_every = echo_trace_every
-        self._echo_every = self._echo_sampling()
+        self._echo_every, self._direct_every = self._trace_sampling()
         #: Echo traces not emitted since the last one emitted, by kind: the
         #: next emitted one carries them in its ``weight``.
         self._untraced = {"send": 0, "deliver": 0}
+        #: The same for direct messages, when they are sampled.
+        self._untraced_direct = {"send": 0, "deliver": 0}
         self.quiet = quiet
         #: Event types this node does not report.
         self._unreported = CHATTY_EVENTS if quiet else (
@@ -459,8 +488,7 @@ class NodeProcess:
             self.random.random() < self.faults.loss.get(peer, 0.0))
         self.stats["sent"] += 1
         if self.trace and hasattr(message, "id"):
-            weight = self._echo_weight("send", message.id, self.id, peer) \
-                if echo else 0
+            weight = self._trace_weight("send", message.id, self.id, peer, echo)
             if weight >= 0:
                 event = {"type": "send", "msg": message.id, "kind": _kind(message),
                          "to": peer, "echo": echo, "delay_ms": delay_ms,
@@ -476,23 +504,27 @@ class NodeProcess:
         else:
             link.send(frame)
 
-    def _echo_sampling(self) -> int:
+    def _trace_sampling(self) -> tuple[int, int]:
+        """1 in how many (echo, direct) traces this node emits."""
         if self.echo_trace_every >= 1:
-            return self.echo_trace_every
-        return auto_echo_trace_every(self.n, self.epoch_s)
+            return self.echo_trace_every, 1
+        return (auto_echo_trace_every(self.n, self.epoch_s),
+                auto_direct_trace_every(self.n, self.epoch_s))
 
-    def _echo_weight(self, kind: str, msg_id: str, src: int, dst: int) -> int:
-        """How many echo traces the one of this hop stands for; -1: left out.
+    def _trace_weight(self, kind: str, msg_id: str, src: int, dst: int,
+                      echo: bool) -> int:
+        """How many traces the one of this hop stands for; -1: left out.
 
-        0 when echo traces are not sampled (the trace then has no weight).
-        With 1 in k sampled, an emitted trace carries the count of those
-        left out since the last one, itself included, so the weights of a
-        node's traces add up to its real count of echo sends (deliveries).
+        0 when traces of its sort (echo or direct) are not sampled (the trace
+        then has no weight). With 1 in k sampled, an emitted trace carries
+        the count of those left out since the last one, itself included, so
+        the weights of a node's traces add up to its real count of sends
+        (deliveries) of that sort.
         """
-        every = self._echo_every
+        every = self._echo_every if echo else self._direct_every
         if every <= 1:
             return 0
-        untraced = self._untraced
+        untraced = self._untraced if echo else self._untraced_direct
         untraced[kind] += 1
         if not traced_echo(msg_id, src, dst, every):
             return -1
@@ -586,8 +618,7 @@ class NodeProcess:
         if self.trace and hasattr(message, "id"):
             origin = getattr(message, "sender", via)
             echo = origin != via
-            weight = self._echo_weight("deliver", message.id, via, self.id) \
-                if echo else 0
+            weight = self._trace_weight("deliver", message.id, via, self.id, echo)
             if weight >= 0:
                 event = {"type": "deliver", "msg": message.id,
                          "kind": _kind(message), "via": via, "origin": origin,
@@ -726,7 +757,8 @@ class NodeProcess:
         self.manual_epoch = None if manual is None else int(manual)
         self.epoch_s = float(clock.get("epoch_s", self.epoch_s))
         self.skew_s = float(clock.get("skew_ms", 0.0)) / 1000
-        self._echo_every = self._echo_sampling()  # Δ may have changed
+        # Δ may have changed
+        self._echo_every, self._direct_every = self._trace_sampling()
         self._clock_changed.set()
         if self._clock_waiter is not None:
             _resolve(self._clock_waiter)

@@ -42,6 +42,12 @@ YIELD_EVERY = 256
 #: Packets waiting to go to one page before it counts as stalled: about five
 #: seconds of batches.
 MAX_QUEUED_PACKETS = 100
+#: Message traces per batch, at most. The page draws a few hundred messages
+#: at a time, each for half a second or more, so 100 a batch (2,000 a second at
+#: 20 batches) is more than it can show; at n = 15, Δ = 0.05 s the nodes trace
+#: over 4,000 direct messages a second, and encoding, sending and decoding
+#: them all took the CPU the server needed to keep up (docs/PERFORMANCE.md).
+MESSAGES_PER_BATCH = 100
 #: Settings that belong to one scenario (the course's fork demonstration) and
 #: are dropped when the cluster is restarted with other settings.
 SCENARIO_ONLY = {"confusion_start": 0, "confusion_duration": 0}
@@ -58,13 +64,17 @@ class Inbox:
     """Events handed over from the cluster's thread, bounded.
 
     Protocol events are needed to keep the view right, so they get a large
-    cap and an overflow counter; message traces ("send"/"deliver") are only
-    animation, so only the newest ``max_messages`` are kept, echoes (a node
-    forwarding what it received, PROTOCOL.md's echo rule) in a queue of
-    their own. With echo on they are most of the traces (n - 1 forwards of
-    every message), and the page hides them unless asked, so when a batch
-    cannot carry every trace the direct ones go first and the echoes are
-    sampled evenly over the batch's period. Every trace left out is counted.
+    cap and an overflow counter, and every one of them is relayed; message
+    traces ("send"/"deliver") are only animation, so only the newest
+    ``max_messages`` are kept, echoes (a node forwarding what it received,
+    PROTOCOL.md's echo rule) in a queue of their own. A batch carries at most
+    a budget of traces: direct ones and echoes are each sampled evenly over
+    the batch's period, the direct ones first (the page hides echoes unless
+    asked) but echoes keep a quarter of the room when they have that many.
+    Every trace left out is counted, and the one kept for a stretch of the
+    period carries in its ``weight`` the traces it stands for (their own
+    weights: nodes already sample their echo traces), so the weights a page
+    receives add up to the traces the nodes reported.
     """
 
     def __init__(self, max_events: int = 200_000, max_messages: int = 4_000) -> None:
@@ -74,6 +84,9 @@ class Inbox:
         self._echoes: deque[tuple[int, dict[str, Any]]] = deque(
             maxlen=max_messages)
         self.max_events = max_events
+        #: Weight of the traces pushed out of a full queue (direct, echo),
+        #: added to the next trace of that queue that a batch carries.
+        self._lost = [0, 0]
         self.overflow = 0
         self.dropped_messages = 0
         #: Every event ever pushed (the pipeline benchmark compares it with
@@ -83,9 +96,11 @@ class Inbox:
     def push(self, generation: int, event: dict[str, Any]) -> None:
         self.received += 1
         if event.get("type") in MESSAGE_TYPES:
-            queue = self._echoes if event.get("echo") else self._messages
+            echo = bool(event.get("echo"))
+            queue = self._echoes if echo else self._messages
             if len(queue) == queue.maxlen:
                 self.dropped_messages += 1
+                self._lost[echo] += _weight(queue[0][1])
             queue.append((generation, event))
         elif len(self._events) < self.max_events:
             self._events.append((generation, event))
@@ -96,27 +111,57 @@ class Inbox:
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
         """Take everything queued for ``generation``.
 
-        Returns (events, message traces, message traces dropped): at most
-        ``most_messages`` traces leave per batch, the newest direct ones first,
-        then echoes spread evenly over those that came.
+        Returns (events, message traces, message traces dropped): every
+        event, and at most ``most_messages`` traces, each queue sampled
+        evenly over the period, weighted by what it stands for.
         """
         events = _take(self._events, generation)
         direct = _take(self._messages, generation)
         echoes = _take(self._echoes, generation)
-        kept = direct[-most_messages:] if most_messages > 0 else []
-        sampled = _spread(echoes, most_messages - len(kept))
+        room = max(most_messages, 0)
+        echo_room = min(len(echoes), room // 4)
+        direct_room = min(len(direct), room - echo_room)
+        kept = self._sample(direct, direct_room, echo=False)
+        sampled = self._sample(echoes, room - direct_room, echo=True)
         dropped = len(direct) + len(echoes) - len(kept) - len(sampled)
         self.dropped_messages += dropped
         return events, kept + sampled, dropped
 
+    def _sample(self, items: list[dict[str, Any]], room: int, *, echo: bool
+                ) -> list[dict[str, Any]]:
+        kept = _spread(items, room)
+        if kept and self._lost[echo]:
+            # Traces a full queue pushed out still count, on the first kept.
+            first = kept[0]
+            kept[0] = {**first, "weight": _weight(first) + self._lost[echo]}
+            self._lost[echo] = 0
+        return kept
+
+
+def _weight(trace: dict[str, Any]) -> int:
+    """How many of a node's traces this one stands for (unsampled: 1)."""
+    weight = trace.get("weight")
+    return weight if isinstance(weight, int) and weight > 0 else 1
+
 
 def _spread(items: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
-    """At most ``room`` of ``items``, evenly spaced, in their order."""
+    """At most ``room`` of ``items``, evenly spaced, in their order.
+
+    Each one kept stands for its stretch of ``items`` (up to the next one
+    kept): its ``weight`` becomes the sum of theirs, in a copy, so that the
+    recorded event is left as the node sent it.
+    """
     if len(items) <= room:
         return items
     if room <= 0:
         return []
-    return [items[i * len(items) // room] for i in range(room)]
+    out = []
+    for i in range(room):
+        start, end = i * len(items) // room, (i + 1) * len(items) // room
+        weight = sum(_weight(item) for item in items[start:end])
+        item = items[start]
+        out.append(item if weight == _weight(item) else {**item, "weight": weight})
+    return out
 
 
 def _take(queue: deque[tuple[int, dict[str, Any]]], generation: int
@@ -134,7 +179,7 @@ class Dashboard:
 
     def __init__(self, socketio: Any, cluster_factory: Callable[[dict], Any],
                  settings: dict[str, Any], *, batch_interval_s: float = 0.05,
-                 messages_per_batch: int = 400, heartbeat_s: float = 1.0,
+                 messages_per_batch: int = MESSAGES_PER_BATCH, heartbeat_s: float = 1.0,
                  snapshot_epochs: int = 60, runs: RunStore | None = None) -> None:
         self.socketio = socketio
         self.cluster_factory = cluster_factory

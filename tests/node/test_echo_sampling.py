@@ -4,7 +4,8 @@ and tallies left out when asked: the two largest parts of a traced stream.
 With echo on, most of a traced node's events are traces of echoes (a node
 forwarding what it received, PROTOCOL.md's echo rule). A node told to trace
 1 in k of them emits about 1/k, each carrying the number it stands for, and
-still traces every direct message. Behaviour only: no timing.
+still traces every direct message; with k automatic (the dashboard's nodes)
+direct messages are sampled too, from n and Δ. Behaviour only: no timing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ import pytest
 from backend.cluster.supervisor import ClusterConfig, ClusterError
 from backend.core import Vote
 from backend.core.output import Output, Send
-from backend.node.process import NodeProcess, auto_echo_trace_every, traced_echo
+from backend.node.process import (
+    NodeProcess,
+    auto_direct_trace_every,
+    auto_echo_trace_every,
+    traced_echo,
+)
 
 N = 7
 
@@ -138,6 +144,41 @@ def test_automatic_k_follows_n_and_delta(tmp_path):
             node.store.close()
 
     asyncio.run(scenario())
+
+
+def test_with_automatic_k_direct_traces_are_sampled_and_weighed(tmp_path):
+    async def scenario() -> None:
+        node = _node(tmp_path, 1, every=0)
+        try:
+            node._set_clock({"genesis": None, "epoch_s": 0.1})  # Δ = 0.05 s
+            every = auto_direct_trace_every(N, 0.1)
+            assert node._direct_every == every > 1
+            peers = tuple(range(2, N + 1))
+            own = _votes(1, 300)
+            for vote in own:
+                node.carry_out(Output(send=[Send(peers, vote)]))
+            for vote in _votes(3, 300):
+                node._accept(vote, 1.0, via=3)
+
+            real = len(own) * len(peers)
+            sends = [e for e in _traces(node, "send") if not e["echo"]]
+            assert real / every * 0.7 < len(sends) < real / every * 1.3
+            assert sum(e["weight"] for e in sends) \
+                + node._untraced_direct["send"] == real
+            delivered = _traces(node, "deliver")
+            assert all(not e["echo"] for e in delivered)
+            assert sum(e["weight"] for e in delivered) \
+                + node._untraced_direct["deliver"] == 300
+        finally:
+            node.store.close()
+
+    asyncio.run(scenario())
+
+
+def test_automatic_direct_k_is_1_at_the_defaults_and_grows_with_n():
+    assert auto_direct_trace_every(5, 2.0) == 1
+    assert auto_direct_trace_every(7, 0.4) == 1
+    assert auto_direct_trace_every(15, 0.1) > auto_direct_trace_every(7, 0.1) > 1
 
 
 def test_a_node_without_tallies_reports_its_votes_but_not_each_count(tmp_path):

@@ -1,4 +1,4 @@
-"""The relay's economies: echo traces sampled with counts kept, one batch a period.
+"""The relay's economies: traces sampled with counts kept, one batch a period.
 
 These check behaviour, not speed (bench/dashboard_pipeline.py measures that):
 what the page receives, and that the cluster's relay lets other tasks run.
@@ -40,16 +40,73 @@ def test_direct_traces_go_first_and_echoes_are_sampled_evenly() -> None:
     assert len(messages) + dropped == inbox.received == 105
 
 
-def test_a_full_batch_of_direct_traces_leaves_every_echo_out() -> None:
+def test_a_full_batch_of_direct_traces_leaves_echoes_a_quarter() -> None:
     inbox = Inbox()
     for i in range(30):
         inbox.push(1, trace(i, echo=False))
         inbox.push(1, trace(i, echo=True))
 
-    _, messages, dropped = inbox.drain(1, 10)
+    _, messages, dropped = inbox.drain(1, 12)
 
-    assert [m["msg"] for m in messages] == [f"d{i}" for i in range(20, 30)]
-    assert dropped == 50
+    assert [m["msg"] for m in messages] == [
+        "d0", "d3", "d6", "d10", "d13", "d16", "d20", "d23", "d26",
+        "e0", "e10", "e20"]
+    assert dropped == 48
+
+
+def weighted(weight: int, i: int, *, echo: bool) -> dict:
+    return {**trace(i, echo=echo), "weight": weight}
+
+
+def test_a_batch_carries_the_budget_every_event_and_weights_that_add_up() -> None:
+    inbox = Inbox()
+    pushed = {False: 0, True: 0}
+    for i in range(900):
+        if i % 7 == 0:
+            inbox.push(1, {"node": i % 15, "type": "vote", "epoch": i})
+        echo = i % 3 == 0
+        event = weighted(20, i, echo=True) if echo else trace(i, echo=False)
+        inbox.push(1, event)
+        pushed[echo] += 20 if echo else 1
+
+    events, messages, dropped = inbox.drain(1, 100)
+
+    assert [e["epoch"] for e in events] == list(range(0, 900, 7))
+    assert len(messages) == 100
+    assert dropped == 800 and inbox.dropped_messages == 800
+    for echo in (False, True):
+        assert sum(m.get("weight", 1) for m in messages
+                   if m["echo"] == echo) == pushed[echo]
+    assert len([m for m in messages if m["echo"]]) == 25
+
+
+def test_the_recorded_traces_keep_their_own_weights() -> None:
+    inbox = Inbox()
+    pushed = [weighted(3, i, echo=True) for i in range(10)]
+    for event in pushed:
+        inbox.push(1, event)
+
+    _, messages, _ = inbox.drain(1, 2)
+
+    assert [(m["msg"], m["weight"]) for m in messages] == [("e0", 15), ("e5", 15)]
+    assert all(e["weight"] == 3 for e in pushed)
+
+
+def test_traces_a_full_queue_pushed_out_are_weighed_on_the_next_batch() -> None:
+    inbox = Inbox(max_messages=5)
+    for i in range(8):
+        inbox.push(1, trace(i, echo=False))
+
+    _, messages, dropped = inbox.drain(1, 100)
+    _, later, _ = inbox.drain(1, 100)
+    inbox.push(1, trace(9, echo=False))
+    _, after, _ = inbox.drain(1, 100)
+
+    assert [m["msg"] for m in messages] == ["d3", "d4", "d5", "d6", "d7"]
+    assert messages[0]["weight"] == 4 and dropped == 0
+    assert inbox.dropped_messages == 3
+    assert sum(m.get("weight", 1) for m in messages) == 8
+    assert later == [] and after[0].get("weight", 1) == 1
 
 
 def test_under_the_cap_every_trace_passes_in_order() -> None:

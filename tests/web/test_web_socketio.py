@@ -63,7 +63,9 @@ def test_message_traces_are_capped_per_batch(make_rig) -> None:
     rig.dashboard.relay_once()
 
     batch = received(client, "batch")[0]
-    assert [m["msg"] for m in batch["messages"]] == [f"v/1/{i}" for i in range(15, 25)]
+    assert [m["msg"] for m in batch["messages"]] == [
+        f"v/1/{i}" for i in (0, 2, 5, 7, 10, 12, 15, 17, 20, 22)]
+    assert sum(m.get("weight", 1) for m in batch["messages"]) == 25
     assert batch["dropped_messages"] == 15
 
 

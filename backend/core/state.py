@@ -219,7 +219,7 @@ class Streamlet:
         self._try_vote(out)
         if self.orphans:
             self._request_missing(out, self.peers)
-        self._request_votes(out, self._stuck_blocks() + self._unreceived_blocks())
+        self._request_votes(out, self._stuck_blocks() + self._unsettled_blocks())
         return out
 
     def on_transaction(self, tx: Transaction) -> Output:
@@ -668,22 +668,29 @@ class Streamlet:
                 if parent not in self.chained and parent in self.blocks
                 and self.blocks[parent].height > self.finalized_height][:8]
 
-    def _unreceived_blocks(self) -> list[str]:
-        """Blocks this node counted votes for but never received, lately.
+    def _unsettled_blocks(self) -> list[str]:
+        """Blocks this node counted votes for lately but has not notarized.
 
-        Votes may overtake their proposal (corner case 1), so a vote for an
-        unknown block is normal within its epoch. Once that epoch is over the
-        proposal may be lost for good (a broken link, a silent partition),
-        where the paper's network would deliver it by GST + Δ. Nothing else
-        brings it back if the nodes that lack it lead the next epochs: they
-        keep extending a shorter notarized chain that the others refuse to
-        vote for (the vote rule), so no child of the lost block is proposed
-        that would make them fetch it. Asked for in the two epochs after the
-        first vote came, so a vote for a block nobody has costs two requests.
+        Votes may overtake their proposal (corner case 1) and arrive one by
+        one, so a block voted for but unknown, or known but short of a
+        quorum, is normal within its epoch. Once that epoch is over the
+        missing proposal or votes may be lost for good (a broken link, a
+        silent partition), where the paper's network would deliver them by
+        GST + Δ. Nothing else brings them back if the nodes that lack them
+        lead the next epochs: they keep extending a shorter notarized chain
+        that the others refuse to vote for (the vote rule: strictly longer
+        than every notarized chain seen), and no child of the block is
+        proposed that would make them fetch it (swarm seeds 3097 and 7441:
+        the proposal lost; 9345: some of the votes lost). Asked for in the
+        two epochs after the first vote came, so a block nobody notarizes
+        costs two requests; the answer carries the block and the voters of
+        every notarized block above this node's finalized height.
         """
         recent = self.epoch - 2
+        blocks, notarized = self.blocks, self.notarized
         return [h for h, seen in self._vote_seen_epoch.items()
-                if recent <= seen < self.epoch and h not in self.blocks][-8:]
+                if recent <= seen < self.epoch
+                and (h not in blocks or h not in notarized)][-8:]
 
     def _request_votes(self, out: Output, hashes: list[str]) -> None:
         """Ask peers for blocks and their voters, at most once per epoch."""

@@ -673,24 +673,28 @@ class Streamlet:
 
         Votes may overtake their proposal (corner case 1) and arrive one by
         one, so a block voted for but unknown, or known but short of a
-        quorum, is normal within its epoch. Once that epoch is over the
-        missing proposal or votes may be lost for good (a broken link, a
-        silent partition), where the paper's network would deliver them by
-        GST + Δ. Nothing else brings them back if the nodes that lack them
-        lead the next epochs: they keep extending a shorter notarized chain
-        that the others refuse to vote for (the vote rule: strictly longer
-        than every notarized chain seen), and no child of the block is
-        proposed that would make them fetch it (swarm seeds 3097 and 7441:
-        the proposal lost; 9345: some of the votes lost). Asked for in the
-        two epochs after the first vote came, so a block nobody notarizes
-        costs two requests; the answer carries the block and the voters of
-        every notarized block above this node's finalized height.
+        quorum, is normal within its epoch. Later the missing proposal or
+        votes may be lost for good (a broken link, a silent partition), where
+        the paper's network would deliver them by GST + Δ. Nothing else
+        brings them back if the nodes that lack them lead the next epochs:
+        they keep extending a shorter notarized chain that the others refuse
+        to vote for (the vote rule: strictly longer than every notarized
+        chain seen), and no child of the block is proposed that would make
+        them fetch it (swarm seeds 3097 and 7441: the proposal lost; 9345:
+        some of the votes lost).
+
+        An unknown block is asked for in the two epochs after its first vote
+        came. A known block short of a quorum waits one epoch more: a vote
+        sent late in an epoch still arrives early in the next, and asking
+        then (every node whose quorum was a vote short, to every peer) was
+        most of the catch-up traffic when votes came late. A block nobody
+        notarizes costs two requests.
         """
-        recent = self.epoch - 2
-        blocks, notarized = self.blocks, self.notarized
+        epoch, blocks, notarized = self.epoch, self.blocks, self.notarized
         return [h for h, seen in self._vote_seen_epoch.items()
-                if recent <= seen < self.epoch
-                and (h not in blocks or h not in notarized)][-8:]
+                if (h not in blocks and epoch - 2 <= seen < epoch)
+                or (h in blocks and h not in notarized
+                    and epoch - 3 <= seen < epoch - 1)][-8:]
 
     def _request_votes(self, out: Output, hashes: list[str]) -> None:
         """Ask peers for blocks and their voters, at most once per epoch."""
@@ -712,10 +716,17 @@ class Streamlet:
         if req.sender == self.id:
             return
         chosen: dict[str, Block] = {}
-        for h in req.want:
-            # The wanted block and a run of its ancestors, newest first.
+        for want in req.want:
+            # The wanted block and its ancestors down to the requester's
+            # finalized height, newest first: below it the requester holds
+            # the finalized chain, and a block of another branch there can
+            # never be notarized into its chain (a run of 32 blocks for
+            # every wanted one made catch-up answers the bulk of the traffic
+            # when votes came late).
+            h = want
             while (h in self.blocks and h != GENESIS.hash
-                   and len(chosen) < MAX_SYNC_BLOCKS):
+                   and len(chosen) < MAX_SYNC_BLOCKS
+                   and (h == want or self.blocks[h].height > req.from_height)):
                 chosen[h] = self.blocks[h]
                 h = self.blocks[h].parent
         above = sorted((self.blocks[h] for h in self.chained

@@ -214,3 +214,27 @@ def test_sync_request_answered_with_notarized_blocks_and_their_voters():
     assert [b.hash for b in answer.blocks] == [b2.hash]
     assert answer.voters == ((b2.hash, (2, 3, 4)),)
     assert answer.more is False
+
+
+def test_a_wanted_blocks_ancestors_stop_at_the_askers_finalized_height():
+    """Catch-up: the asker holds its finalized chain, so a peer sends a wanted
+    block and only those of its ancestors above the asker's finalized height
+    (a run of 32 ancestors for every wanted block made catch-up answers the
+    bulk of the traffic whenever votes came late)."""
+    peer = Streamlet(Config(5), 1)
+    chain = [GENESIS]
+    for epoch in range(1, 7):
+        block = make_block(chain[-1], epoch)
+        peer.on_message(Propose(block), via=block.proposer)
+        deliver_votes(peer, block, [2, 3, 4])
+        chain.append(block)
+    b = {block.epoch: block for block in chain[1:]}
+
+    out = peer.on_message(SyncRequest(5, 4, (b[6].hash,)), via=5)
+    [answer] = sent(out, SyncResponse)
+    assert [x.hash for x in answer.blocks] == [b[5].hash, b[6].hash]
+
+    # A wanted block at or below that height is still sent, alone.
+    out = peer.on_message(SyncRequest(5, 5, (b[3].hash,)), via=5)
+    [answer] = sent(out, SyncResponse)
+    assert [x.hash for x in answer.blocks] == [b[3].hash, b[6].hash]

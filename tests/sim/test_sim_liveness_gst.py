@@ -69,29 +69,35 @@ def test_a_lost_proposal_whose_votes_arrived_is_fetched_next_epoch() -> None:
     assert finish(sim)
 
 
-def test_a_block_whose_votes_were_partly_lost_is_fetched_next_epoch() -> None:
-    # n4 and n5 receive b3 but lose the votes of n1, n2 and n3 for it: each
-    # holds 2 of the 3 votes needed, while n1..n3 have b3 notarized. They
-    # lead epochs 4 and 5; without b3 notarized they would propose at b3's
-    # height, and n1..n3 would refuse (the vote rule). No child of b3 is
-    # proposed that would make them ask for its voters.
-    sim = Simulation(quiet_params(5, echo=False, delay_ticks=300))
+def test_a_block_whose_votes_were_partly_lost_is_fetched_in_time() -> None:
+    # n = 7, quorum 4. n4, n5 and n6 receive b3 but lose the votes of n1,
+    # n2, n3 and n7 for it: each holds 3 votes, while the other four have b3
+    # notarized. The three lead epochs 4, 5 and 6; without b3 notarized each
+    # proposes at b3's height and the other four refuse (the vote rule), and
+    # no child of b3 is proposed that would make them ask for its voters.
+    sim = Simulation(quiet_params(7, echo=False, delay_ticks=300))
     sim.network.rules.append(
-        lambda src, dst, msg, now: DROP if dst in (4, 5) and isinstance(msg, Vote)
-        and msg.epoch == 3 and msg.voter in (1, 2, 3) else None)
+        lambda src, dst, msg, now: DROP if dst in (4, 5, 6)
+        and isinstance(msg, Vote) and msg.epoch == 3 and msg.voter in (1, 2, 3, 7)
+        else None)
     sim.start()
     sim.run_through_epoch(3)
     b3 = _block_of_epoch(sim, 1, 3)
-    assert b3 in sim.nodes[5].blocks and b3 not in sim.nodes[5].notarized
-    assert len(sim.nodes[5].votes[b3]) == 2 and b3 in sim.nodes[1].notarized
+    assert b3 in sim.nodes[6].blocks and b3 not in sim.nodes[6].notarized
+    assert len(sim.nodes[6].votes[b3]) == 3 and b3 in sim.nodes[1].notarized
 
-    sim.run_through_epoch(5)
-    # Asked for at the start of epoch 4 (n4 has proposed by then), b3 is
-    # notarized at n5 before it leads epoch 5: b5 extends b3 and is notarized.
-    assert b3 in sim.nodes[4].notarized and b3 in sim.nodes[5].notarized
-    b5 = sim.nodes[5].blocks[_block_of_epoch(sim, 5, 5)]
-    assert b5.parent == b3
-    assert b5.hash in sim.nodes[1].notarized
+    sim.run_through_epoch(6)
+    # Votes still in flight at the end of epoch 3 are normal, so they ask
+    # at the start of epoch 5 (after n5 has proposed): b3 is notarized at
+    # n6 before it leads epoch 6, b6 extends b3 and is notarized.
+    assert all(b3 in sim.nodes[i].notarized for i in (4, 5, 6))
+    core = sim.nodes[1]
+    b6 = core.blocks[_block_of_epoch(sim, 6, 6)]
+    assert b6.hash in core.notarized
+    ancestor = b6
+    while ancestor.epoch > 3:
+        ancestor = core.blocks[ancestor.parent]
+    assert ancestor.hash == b3
     assert finish(sim)
 
 

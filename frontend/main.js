@@ -18,7 +18,10 @@ import { createTransactionsView, fieldValue } from "./views/transactions.js";
 import { createTimelineView } from "./views/timeline.js";
 import { createTreeView } from "./views/tree.js";
 
-const RENDER_EVERY_MS = 120;
+// The views render at most this often: a little under the server's batch
+// period (50 ms), so each batch is drawn at the next frame after it arrives
+// and the lag from node to screen is the lag to the model plus one frame.
+const RENDER_EVERY_MS = 40;
 const $ = (selector) => document.querySelector(selector);
 const nowS = () => Date.now() / 1000;
 // A benchmark (bench/dashboard_soak.py) may set globalThis.streamletProbe to

@@ -153,7 +153,7 @@ export function createNetworkView(svgEl, { onSelect, onLink }) {
   function renderLinks(state) {
     const links = faultyLinks(state).filter((l) => positions.has(l.a) && positions.has(l.b));
     // Lines on their way out are marked and left out of the next joins: a
-    // render every 120 ms would otherwise restart their fade-out for as long
+    // render at every batch would otherwise restart their fade-out for as long
     // as batches keep coming, and a healed cut would stay drawn.
     gLinks.selectAll("line.link:not(.leaving)").data(links, (l) => l.key).join(
       (enter) => enter.append("line").style("opacity", 0)

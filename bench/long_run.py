@@ -135,8 +135,8 @@ def main() -> int:
     parser.add_argument("--delta", type=float, default=0.1)
     parser.add_argument("--leader", default="round-robin")
     parser.add_argument("--tx-rate", type=float, default=5.0, dest="tx_rate")
-    parser.add_argument("--max-growth", type=float, default=0.25,
-                        help="allowed RSS growth after warm-up (default 25%%)")
+    parser.add_argument("--max-growth", type=float, default=0.10,
+                        help="allowed RSS growth after warm-up (default 10%%)")
     parser.add_argument("--log", default="/tmp/long_run_server.log")
     args = parser.parse_args()
 
